@@ -279,3 +279,5 @@ func checkCells(t *testing.T, gr schema.GroupResource, obj runtime.Object, want 
 		t.Errorf("cells:\n got %#v\nwant %#v", got, want)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }
