@@ -100,7 +100,7 @@ type Event struct {
 	// before deletion with ModRevision set to the deletion revision.
 	KV KV
 	// Prev is the value before the change (Modified, Deleted); may be empty
-	// for Added.
+	// for Added, and is empty when the previous value was compacted away.
 	Prev KV
 	// Revision at which the event happened (== KV.ModRevision except for
 	// Progress events).
@@ -132,11 +132,14 @@ type Interface interface {
 
 	// Delete removes key if its ModRevision still equals expectedRevision
 	// (0 means any). Returns the deleted value and the deletion revision,
-	// ErrNotFound or ErrConflict.
+	// ErrNotFound or ErrConflict. The returned KV keeps the ModRevision of
+	// its last write (unlike a Deleted event's KV).
 	Delete(ctx context.Context, key string, expectedRevision int64) (KV, int64, error)
 
 	// List returns the keys under prefix (a prefix ends in "/"), sorted by
-	// key, read at one revision. ErrCompacted if opts.Revision is compacted.
+	// key, read at one revision. ErrCompacted if opts.Revision is compacted;
+	// ErrFutureRevision if it is newer than the store (exact, or
+	// NotOlderThan not reached within the wait).
 	List(ctx context.Context, prefix string, opts ListOptions) (ListResult, error)
 
 	// Watch streams every change under prefix (a single key is a prefix
@@ -145,13 +148,16 @@ type Interface interface {
 	// ErrCompacted (or the stream's first and only event carries it via the
 	// closed Watcher's Err). The Watcher ends when ctx is cancelled.
 	// When progressNotify is true the stream also carries Progress events
-	// at least every few seconds when idle.
+	// at least every few seconds when idle (and only then).
 	Watch(ctx context.Context, prefix string, fromRevision int64, progressNotify bool) (Watcher, error)
 
 	// CurrentRevision returns the newest revision the store has reached.
 	CurrentRevision(ctx context.Context) (int64, error)
 
-	// Compact discards history older than revision.
+	// Compact discards history older than revision: afterwards List at a
+	// revision below it and Watch from a revision below revision-1 fail with
+	// ErrCompacted. Compacting to an already compacted revision is not an
+	// error. The watch cache also drops its own history below revision.
 	Compact(ctx context.Context, revision int64) error
 }
 
