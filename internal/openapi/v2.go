@@ -16,11 +16,14 @@ import (
 )
 
 // Media types of /openapi/v2. client-go's discovery client asks for the
-// protobuf form only, so it must be served.
+// protobuf form only (with the deprecated "@" subtype), so it must be
+// served; the answer is labelled with the parseable subtype, as
+// kube-apiserver does, because Go's mime parser rejects the "@".
 const (
-	mimeJSON          = "application/json"
-	mimeV2Proto       = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-	mimeV2ProtoLegacy = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	mimeJSON             = "application/json"
+	subV2Proto           = "com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	subV2ProtoDeprecated = "com.github.proto-openapi.spec.v2@v1.0+protobuf"
+	mimeV2ProtoResponse  = "application/" + subV2Proto
 )
 
 // v2Handler serves the v2 document as JSON or protobuf, serializing it on
@@ -77,9 +80,8 @@ func (h *v2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case (c.Type == "application" || c.Type == "*") && (c.SubType == "json" || c.SubType == "*"):
 			body, ctype = h.json, mimeJSON
-		case c.Type == "application" && (c.SubType == "com.github.proto-openapi.spec.v2@v1.0+protobuf" ||
-			c.SubType == "com.github.proto-openapi.spec.v2.v1.0+protobuf"):
-			body, ctype = h.pb, mimeV2Proto
+		case c.Type == "application" && (c.SubType == subV2Proto || c.SubType == subV2ProtoDeprecated):
+			body, ctype = h.pb, mimeV2ProtoResponse
 		default:
 			continue
 		}
