@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,6 +38,12 @@ type Documents struct {
 	// groupVersions are the v3 document keys ("api/v1", "apis/apps/v1").
 	groupVersions []string
 	mux           *http.ServeMux
+
+	scheme    *runtime.Scheme
+	resources []Resource
+	// prepareOnce guards the lazy completion of swagger's definitions;
+	// every reader of the definitions calls prepare first.
+	prepareOnce sync.Once
 }
 
 // New builds the documents for resources, whose kinds (and the kinds of
@@ -93,7 +100,7 @@ func New(scheme *runtime.Scheme, resources []Resource) (*Documents, error) {
 		b.defs[name] = s
 	}
 
-	d := &Documents{mux: http.NewServeMux()}
+	d := &Documents{mux: http.NewServeMux(), scheme: scheme, resources: slices.Clone(resources)}
 	d.swagger = &spec.Swagger{SwaggerProps: spec.SwaggerProps{
 		Swagger:     "2.0",
 		Info:        &spec.Info{InfoProps: spec.InfoProps{Title: "Kubernetes", Version: infoVersion}},
@@ -106,7 +113,10 @@ func New(scheme *runtime.Scheme, resources []Resource) (*Documents, error) {
 		Security: []map[string][]string{{"BearerToken": {}}},
 	}}
 
-	d.mux.Handle("/openapi/v2", newV2Handler(d.swagger))
+	d.mux.Handle("/openapi/v2", newV2Handler(func() *spec.Swagger {
+		d.prepare()
+		return d.swagger
+	}))
 
 	v3 := handler3.NewOpenAPIService()
 	for gv := range servedGVs {
@@ -121,6 +131,18 @@ func New(scheme *runtime.Scheme, resources []Resource) (*Documents, error) {
 		return nil, fmt.Errorf("register openapi v3: %w", err)
 	}
 	return d, nil
+}
+
+// prepare completes the definitions with the list and map markers, which
+// are too slow to read at start-up. Without them the documents are still
+// usable (they only lose x-kubernetes-list-type and friends), so a failure
+// is not fatal.
+func (d *Documents) prepare() {
+	d.prepareOnce.Do(func() {
+		if s, err := smdSchema(d.scheme, d.resources); err == nil {
+			applyListTypes(d.swagger.Definitions, s)
+		}
+	})
 }
 
 // patchBody stands for the body of a PATCH request; its definition name is
@@ -146,6 +168,7 @@ func (d *Documents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // groupVersionV3 derives the v3 document of one group version from the v2
 // document: its paths and the definitions they reach.
 func (d *Documents) groupVersionV3(key string) *spec3.OpenAPI {
+	d.prepare()
 	prefix := "/" + key + "/"
 	paths := map[string]spec.PathItem{}
 	var refs []string

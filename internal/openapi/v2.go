@@ -30,7 +30,7 @@ const (
 // first use. kube-openapi's own handler would do the same but pulls in a
 // gzip module this repository does not carry.
 type v2Handler struct {
-	swagger *spec.Swagger
+	swagger func() *spec.Swagger
 
 	once     sync.Once
 	json     []byte
@@ -40,11 +40,12 @@ type v2Handler struct {
 	err      error
 }
 
-func newV2Handler(s *spec.Swagger) *v2Handler { return &v2Handler{swagger: s} }
+// newV2Handler serves the document swagger returns; it is called once.
+func newV2Handler(swagger func() *spec.Swagger) *v2Handler { return &v2Handler{swagger: swagger} }
 
 func (h *v2Handler) load() error {
 	h.once.Do(func() {
-		h.json, h.err = h.swagger.MarshalJSON()
+		h.json, h.err = h.swagger().MarshalJSON()
 		if h.err != nil {
 			h.err = fmt.Errorf("marshal openapi v2: %w", h.err)
 			return
