@@ -27,7 +27,7 @@ type watcher struct {
 	mu  sync.Mutex
 	err error
 	// done is closed when run returns.
-	done chan struct{}
+	done     chan struct{}
 	stopOnce sync.Once
 }
 
