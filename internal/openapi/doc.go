@@ -30,3 +30,5 @@
 // k8s.io/client-go/applyconfigurations and structured-merge-diff. It must
 // not import other skiff packages.
 package openapi
+
+//go:generate sh -c "go run ./internal/markergen $(go list -m -f '{{.Dir}}' k8s.io/api)=k8s.io/api $(go list -m -f '{{.Dir}}' k8s.io/apimachinery)/pkg/apis/meta=k8s.io/apimachinery/pkg/apis/meta"

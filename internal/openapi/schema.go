@@ -3,6 +3,7 @@ package openapi
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 
 	"k8s.io/kube-openapi/pkg/util"
@@ -127,6 +128,11 @@ func (b *schemaBuilder) addFields(s *spec.Schema, t reflect.Type) {
 	if d, ok := reflect.New(t).Elem().Interface().(swaggerDoccer); ok {
 		docs = d.SwaggerDoc()
 	}
+	var optional, required []string
+	if t.Name() != "" {
+		owner := modelName(t)
+		optional, required = optionalFields[owner], requiredFields[owner]
+	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -162,9 +168,11 @@ func (b *schemaBuilder) addFields(s *spec.Schema, t reflect.Type) {
 			prop.AddExtension("x-kubernetes-patch-merge-key", v)
 		}
 		s.Properties[name] = prop
-		// Like the kube-openapi generator: a field that is always written
-		// (no omitempty) is required.
-		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") {
+		// The kube-openapi generator's rule: a +required or +optional
+		// comment marker decides (see markers_gen.go), else a field that
+		// is always written (no omitempty) is required.
+		omitted := strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
+		if slices.Contains(required, name) || (!omitted && !slices.Contains(optional, name)) {
 			s.Required = append(s.Required, name)
 		}
 	}
