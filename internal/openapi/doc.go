@@ -4,7 +4,10 @@
 // The documents carry real schemas for every served kind. They are derived
 // by reflection from the Go types registered in a [runtime.Scheme] (the
 // types of k8s.io/api and k8s.io/apimachinery): field names come from json
-// tags, descriptions from the generated SwaggerDoc methods, patch metadata
+// tags, descriptions from the generated SwaggerDoc methods, required
+// fields by the kube-openapi rule (no omitempty, unless a +optional or
+// +required comment marker says otherwise; the markers are read from the
+// k8s.io/api sources by internal/markergen into markers_gen.go), patch metadata
 // (x-kubernetes-patch-strategy, x-kubernetes-patch-merge-key) from struct
 // tags, and list/map semantics (x-kubernetes-list-type and friends) from
 // the structured-merge-diff schema that client-go ships for server-side
@@ -27,8 +30,16 @@
 // # Imports
 //
 // This package may import k8s.io/apimachinery, k8s.io/kube-openapi,
-// k8s.io/client-go/applyconfigurations and structured-merge-diff. It must
-// not import other skiff packages.
+// k8s.io/client-go/applyconfigurations, structured-merge-diff, and the
+// gnostic-models, goautoneg and protobuf modules kube-openapi itself uses.
+// It must not import other skiff packages.
+//
+// # Caveats
+//
+// The first request builds the structured-merge-diff schema (~200 ms, once
+// per process) and serializes the documents; New itself takes a few
+// milliseconds. Enum values and defaults, which Kubernetes publishes from
+// comment markers, are not part of the schemas.
 package openapi
 
 //go:generate sh -c "go run ./internal/markergen $(go list -m -f '{{.Dir}}' k8s.io/api)=k8s.io/api $(go list -m -f '{{.Dir}}' k8s.io/apimachinery)/pkg/apis/meta=k8s.io/apimachinery/pkg/apis/meta"
