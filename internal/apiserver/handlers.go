@@ -1,0 +1,421 @@
+package apiserver
+
+import (
+	"net/http"
+	"strings"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/skiff-dev/skiff/internal/registry"
+)
+
+// handler serves one resource request.
+type handler struct {
+	s     *Server
+	store *registry.Store
+	ri    requestInfo
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.s.writeError(w, r, err)
+}
+
+// respond writes one object in the negotiated form.
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object) {
+	out, err := negotiate(r.Header.Get("Accept"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if _, isStatus := obj.(*metav1.Status); isStatus {
+		out.kind = outputObject
+	}
+	switch out.kind {
+	case outputTable:
+		t, err := h.s.table(h.store, []runtime.Object{obj}, metav1.ListMeta{}, r.URL.Query().Get("includeObject"), true)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.s.encode(w, code, out.mediaType, t)
+	case outputMetadata:
+		h.s.encode(w, code, out.mediaType, partialMetadata(obj))
+	default:
+		h.s.encode(w, code, out.mediaType, obj)
+	}
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	obj, err := h.store.Get(r.Context(), h.ri.Namespace, h.ri.Name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.respond(w, r, http.StatusOK, obj)
+}
+
+func (h *handler) listOptions(r *http.Request) (*metav1.ListOptions, error) {
+	opts := &metav1.ListOptions{}
+	if err := metav1.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	return opts, nil
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	opts, err := h.listOptions(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := negotiate(r.Header.Get("Accept"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	res, err := h.store.List(r.Context(), h.ri.Namespace, opts)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	lm := listMeta(res.ResourceVersion, res.Continue, res.RemainingItemCount)
+	switch out.kind {
+	case outputTable:
+		t, err := h.s.table(h.store, res.Items, lm, r.URL.Query().Get("includeObject"), true)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.s.encode(w, http.StatusOK, out.mediaType, t)
+	case outputMetadata:
+		l := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadataList"}, ListMeta: lm}
+		for _, obj := range res.Items {
+			l.Items = append(l.Items, *partialMetadata(obj))
+		}
+		h.s.encode(w, http.StatusOK, out.mediaType, l)
+	default:
+		list := h.store.NewList()
+		list.GetObjectKind().SetGroupVersionKind(h.store.Kind.ListGVK())
+		if err := meta.SetList(list, res.Items); err != nil {
+			h.fail(w, r, apierrors.NewInternalError(err))
+			return
+		}
+		la, err := meta.ListAccessor(list)
+		if err != nil {
+			h.fail(w, r, apierrors.NewInternalError(err))
+			return
+		}
+		la.SetResourceVersion(lm.ResourceVersion)
+		la.SetContinue(lm.Continue)
+		la.SetRemainingItemCount(lm.RemainingItemCount)
+		h.s.encode(w, http.StatusOK, out.mediaType, list)
+	}
+}
+
+// partialMetadata is the metadata-only form of obj.
+func partialMetadata(obj runtime.Object) *metav1.PartialObjectMetadata {
+	p := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}}
+	if a, err := meta.Accessor(obj); err == nil {
+		if om, ok := a.(*metav1.ObjectMeta); ok {
+			p.ObjectMeta = *om
+		}
+	}
+	return p
+}
+
+func isDryRun(r *http.Request) bool {
+	for _, v := range r.URL.Query()["dryRun"] {
+		if v == "All" {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldManager is the manager of a write: the fieldManager parameter or,
+// as in Kubernetes, the user agent up to its first "/".
+func fieldManager(r *http.Request) string {
+	if m := r.URL.Query().Get("fieldManager"); m != "" {
+		return m
+	}
+	ua := r.UserAgent()
+	if i := strings.IndexByte(ua, '/'); i >= 0 {
+		ua = ua[:i]
+	}
+	if len(ua) > 128 {
+		ua = ua[:128]
+	}
+	return ua
+}
+
+func (h *handler) decode(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.decodeBody(w, body, r.Header.Get("Content-Type"), h.store.Kind.GVK, fv)
+}
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+	obj, err := h.decode(w, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, err := meta.Accessor(obj)
+	if err != nil {
+		h.fail(w, r, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	if h.store.Kind.Namespaced {
+		if a.GetNamespace() != "" && a.GetNamespace() != h.ri.Namespace {
+			h.fail(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+			return
+		}
+		a.SetNamespace(h.ri.Namespace)
+	}
+	out, err := h.store.Create(r.Context(), obj, registry.CreateOptions{FieldManager: fieldManager(r), DryRun: isDryRun(r)})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.respond(w, r, http.StatusCreated, out)
+}
+
+func (h *handler) update(w http.ResponseWriter, r *http.Request, sub string) {
+	obj, err := h.decode(w, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, err := meta.Accessor(obj)
+	if err != nil {
+		h.fail(w, r, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	if a.GetName() != h.ri.Name {
+		h.fail(w, r, apierrors.NewBadRequest("the name of the object ("+a.GetName()+") does not match the name on the URL ("+h.ri.Name+")"))
+		return
+	}
+	if h.store.Kind.Namespaced {
+		if a.GetNamespace() != "" && a.GetNamespace() != h.ri.Namespace {
+			h.fail(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+			return
+		}
+		a.SetNamespace(h.ri.Namespace)
+	}
+	out, created, err := h.store.Update(r.Context(), h.ri.Namespace, h.ri.Name, func(cur runtime.Object) (runtime.Object, error) {
+		if sub == "finalize" && cur != nil {
+			// Only spec.finalizers changes through namespaces/finalize.
+			ns, cns := obj.(*corev1.Namespace), cur.(*corev1.Namespace)
+			cns.Spec.Finalizers = ns.Spec.Finalizers
+			cns.ResourceVersion = ns.ResourceVersion
+			return cns, nil
+		}
+		return obj.DeepCopyObject(), nil
+	}, registry.UpdateOptions{Subresource: sub, FieldManager: fieldManager(r), DryRun: isDryRun(r)})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	h.respond(w, r, code, out)
+}
+
+// deleteOptions reads DeleteOptions from the body or the query.
+func (h *handler) deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		info, _ := runtime.SerializerInfoForMediaType(h.s.codecs.SupportedMediaTypes(), mediaJSON)
+		ct := r.Header.Get("Content-Type")
+		if strings.HasPrefix(ct, mediaProtobuf) {
+			info, _ = runtime.SerializerInfoForMediaType(h.s.codecs.SupportedMediaTypes(), mediaProtobuf)
+		}
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		if _, _, err := info.Serializer.Decode(body, &gvk, opts); err != nil {
+			return nil, apierrors.NewBadRequest("invalid delete options: " + err.Error())
+		}
+	} else if err := metav1.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if isDryRun(r) {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return opts, nil
+}
+
+func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
+	opts, err := h.deleteOptions(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	obj, gone, err := h.store.Delete(r.Context(), h.ri.Namespace, h.ri.Name, opts)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !gone {
+		// Marked for deletion (finalizers or a grace period): the object,
+		// 202 when dependents are deleted first, as in Kubernetes.
+		code := http.StatusOK
+		if opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationForeground {
+			code = http.StatusAccepted
+		}
+		h.respond(w, r, code, obj)
+		return
+	}
+	a, _ := meta.Accessor(obj)
+	h.respond(w, r, http.StatusOK, successStatus(h.ri.Name, h.store.Kind.GVK.GroupKind(), h.store.Kind.Resource, a.GetUID()))
+}
+
+func (h *handler) deleteCollection(w http.ResponseWriter, r *http.Request) {
+	lo, err := h.listOptions(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	opts, err := h.deleteOptions(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	res, err := h.store.List(r.Context(), h.ri.Namespace, lo)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, obj := range res.Items {
+		a, _ := meta.Accessor(obj)
+		if _, _, err := h.store.Delete(r.Context(), a.GetNamespace(), a.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	h.respond(w, r, http.StatusOK, &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess})
+}
+
+// podAction serves pods/binding and pods/eviction.
+func (h *handler) podAction(w http.ResponseWriter, r *http.Request) {
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var result runtime.Object
+	switch h.ri.Subresource {
+	case "binding":
+		obj, err := h.s.decodeBody(w, body, r.Header.Get("Content-Type"), corev1.SchemeGroupVersion.WithKind("Binding"), fv)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		b := obj.(*corev1.Binding)
+		if b.Name == "" {
+			b.Name = h.ri.Name
+		}
+		if b.Name != h.ri.Name {
+			h.fail(w, r, apierrors.NewBadRequest("name in URL does not match name in Binding object"))
+			return
+		}
+		result, err = h.store.Bind(r.Context(), h.ri.Namespace, b)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	case "eviction":
+		obj, err := h.s.decodeBody(w, body, r.Header.Get("Content-Type"), policyv1.SchemeGroupVersion.WithKind("Eviction"), fv)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		ev := obj.(*policyv1.Eviction)
+		if ev.Name == "" {
+			ev.Name = h.ri.Name
+		}
+		if ev.Name != h.ri.Name {
+			h.fail(w, r, apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
+			return
+		}
+		result, err = h.store.Evict(r.Context(), h.ri.Namespace, ev)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	h.respond(w, r, http.StatusCreated, result)
+}
+
+func (h *handler) getScale(w http.ResponseWriter, r *http.Request) {
+	obj, err := h.store.Get(r.Context(), h.ri.Namespace, h.ri.Name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	sc, err := h.store.Scale(obj)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.respond(w, r, http.StatusOK, sc)
+}
+
+func (h *handler) updateScale(w http.ResponseWriter, r *http.Request) {
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	obj, err := h.s.decodeBody(w, body, r.Header.Get("Content-Type"), autoscalingv1.SchemeGroupVersion.WithKind("Scale"), fv)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeScale(w, r, obj.(*autoscalingv1.Scale))
+}
+
+func (h *handler) writeScale(w http.ResponseWriter, r *http.Request, sc *autoscalingv1.Scale) {
+	if sc.Name != h.ri.Name {
+		h.fail(w, r, apierrors.NewBadRequest("the name of the object ("+sc.Name+") does not match the name on the URL ("+h.ri.Name+")"))
+		return
+	}
+	out, _, err := h.store.Update(r.Context(), h.ri.Namespace, h.ri.Name, h.store.SetReplicas(sc),
+		registry.UpdateOptions{FieldManager: fieldManager(r), DryRun: isDryRun(r)})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	res, err := h.store.Scale(out)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.respond(w, r, http.StatusOK, res)
+}
