@@ -1,6 +1,8 @@
 package validation
 
 import (
+	"reflect"
+
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -282,7 +284,7 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 
 // objectMeta returns the ObjectMeta of a typed object, nil otherwise.
 func objectMeta(obj runtime.Object) *metav1.ObjectMeta {
-	if obj == nil {
+	if v := reflect.ValueOf(obj); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
 		return nil
 	}
 	type metaObject interface{ GetObjectMeta() metav1.Object }
@@ -290,7 +292,6 @@ func objectMeta(obj runtime.Object) *metav1.ObjectMeta {
 	if !ok {
 		return nil
 	}
-	defer func() { _ = recover() }() // a typed nil pointer panics in GetObjectMeta
 	m, ok := mo.GetObjectMeta().(*metav1.ObjectMeta)
 	if !ok {
 		return nil
