@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,9 +27,9 @@ type Config struct {
 	Dir string
 	// Logger receives etcd's own log records (nil: discarded).
 	Logger *slog.Logger
-	// LogLevel is the lowest etcd record level passed to Logger; the zero
-	// value means errors only, as etcd is chatty at info.
-	LogLevel slog.Level
+	// LogLevel is the lowest etcd record level passed to Logger; nil means
+	// errors only, as etcd is chatty at info.
+	LogLevel slog.Leveler
 	// CompactionRetention is how much history etcd keeps before compacting
 	// it automatically (periodic mode). Zero means 5 minutes, the interval
 	// kube-apiserver compacts at; negative disables auto compaction.
@@ -45,6 +46,7 @@ type Server struct {
 	endpoints []string
 	lock      *os.File
 	log       *zap.Logger
+	closing   *atomic.Bool // demotes etcd's shutdown errors; see slogCore
 
 	closeOnce sync.Once
 }
@@ -85,15 +87,18 @@ func start(ctx context.Context, dir string, cfg Config) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	zlevel := zapcore.ErrorLevel
-	switch {
-	case cfg.LogLevel < slog.LevelInfo:
-		zlevel = zapcore.DebugLevel
-	case cfg.LogLevel < slog.LevelWarn:
-		zlevel = zapcore.InfoLevel
-	case cfg.LogLevel < slog.LevelError:
-		zlevel = zapcore.WarnLevel
+	if cfg.LogLevel != nil {
+		switch l := cfg.LogLevel.Level(); {
+		case l < slog.LevelInfo:
+			zlevel = zapcore.DebugLevel
+		case l < slog.LevelWarn:
+			zlevel = zapcore.InfoLevel
+		case l < slog.LevelError:
+			zlevel = zapcore.WarnLevel
+		}
 	}
-	zlog := newZapLogger(logger.With("component", "etcd"), zlevel)
+	closing := new(atomic.Bool)
+	zlog := newZapLogger(logger.With("component", "etcd"), zlevel, closing)
 
 	ec := embed.NewConfig()
 	ec.Name = "skiff"
@@ -177,7 +182,7 @@ func start(ctx context.Context, dir string, cfg Config) (*Server, error) {
 		e.Close()
 		return nil, fmt.Errorf("embedetcd: connect client: %w", err)
 	}
-	return &Server{etcd: e, client: cli, endpoints: endpoints, log: zlog}, nil
+	return &Server{etcd: e, client: cli, endpoints: endpoints, log: zlog, closing: closing}, nil
 }
 
 // clientListenURL is a unix socket inside dir when its path fits in
@@ -213,6 +218,7 @@ func (s *Server) Err() <-chan error { return s.etcd.Err() }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		err = s.client.Close()
 		if errors.Is(err, context.Canceled) {
 			err = nil

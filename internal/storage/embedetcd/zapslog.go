@@ -3,6 +3,7 @@ package embedetcd
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -14,10 +15,21 @@ type slogCore struct {
 	log   *slog.Logger
 	level zapcore.Level
 	attrs []any // fields added by With, already converted
+	// closing is set by Server.Close: etcd then reports its listeners
+	// shutting down as errors ("http: Server closed"), which are expected,
+	// so records are demoted to warnings.
+	closing *atomic.Bool
 }
 
-func newZapLogger(log *slog.Logger, level zapcore.Level) *zap.Logger {
-	return zap.New(&slogCore{log: log, level: level})
+func newZapLogger(log *slog.Logger, level zapcore.Level, closing *atomic.Bool) *zap.Logger {
+	return zap.New(&slogCore{log: log, level: level, closing: closing})
+}
+
+func (c *slogCore) effective(l zapcore.Level) zapcore.Level {
+	if l > zapcore.WarnLevel && c.closing.Load() {
+		return zapcore.WarnLevel
+	}
+	return l
 }
 
 func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= c.level }
@@ -26,11 +38,11 @@ func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
 	attrs := make([]any, 0, len(c.attrs)+2*len(fields))
 	attrs = append(attrs, c.attrs...)
 	attrs = append(attrs, fieldsToAttrs(fields)...)
-	return &slogCore{log: c.log, level: c.level, attrs: attrs}
+	return &slogCore{log: c.log, level: c.level, attrs: attrs, closing: c.closing}
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(e.Level) {
+	if c.Enabled(c.effective(e.Level)) {
 		return ce.AddCore(e, c)
 	}
 	return ce
@@ -40,7 +52,7 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	args := make([]any, 0, len(c.attrs)+2*len(fields))
 	args = append(args, c.attrs...)
 	args = append(args, fieldsToAttrs(fields)...)
-	c.log.Log(context.Background(), slogLevel(e.Level), e.Message, args...)
+	c.log.Log(context.Background(), slogLevel(c.effective(e.Level)), e.Message, args...)
 	return nil
 }
 

@@ -42,6 +42,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Interface) {
 		{"WatchContextCancel", testWatchContextCancel},
 		{"WatchProgress", testWatchProgress},
 		{"WatchOtherPrefix", testWatchOtherPrefix},
+		{"WatchFutureRevision", testWatchFutureRevision},
 		{"Compaction", testCompaction},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 	}

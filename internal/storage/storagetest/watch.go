@@ -354,3 +354,24 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// testWatchFutureRevision: a watch from a revision the store has not
+// reached either fails with ErrFutureRevision or waits for it.
+func testWatchFutureRevision(t *testing.T, s storage.Interface) {
+	rev, err := s.CurrentRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Watch(t.Context(), Prefix, rev+2, false)
+	if errors.Is(err, storage.ErrFutureRevision) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("watch from a future revision: %v", err)
+	}
+	defer w.Stop()
+	mustCreate(t, s, key("a"), "a")
+	mustCreate(t, s, key("b"), "b")
+	r3 := mustCreate(t, s, key("c"), "c")
+	checkEvent(t, nextEvent(t, w), wantEvent{storage.Added, key("c"), "c", r3, "", 0})
+}

@@ -1,0 +1,56 @@
+package embedetcd
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestEtcdLogsReachSlog(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := Start(t.Context(), Config{Dir: t.TempDir(), Logger: log, LogLevel: slog.LevelInfo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	out := buf.String()
+	if !strings.Contains(out, "component=etcd") || !strings.Contains(out, "level=INFO") {
+		t.Fatalf("no etcd info records in the log:\n%.500s", out)
+	}
+	if strings.Contains(out, "level=DEBUG") {
+		t.Fatal("debug records passed an info-level filter")
+	}
+}
+
+func TestEtcdQuietByDefault(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := Start(t.Context(), Config{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if out := buf.String(); out != "" {
+		t.Fatalf("etcd logged below error level:\n%.500s", out)
+	}
+}
