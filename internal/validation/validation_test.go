@@ -278,10 +278,15 @@ func TestUpdates(t *testing.T) {
 			svc(func(s *corev1.Service) { s.Spec.ClusterIP = "10.0.0.1" }),
 			[]string{`spec.clusterIPs[0]: Invalid value: ["10.0.0.2"]: may not change once set`}},
 		"pod image ok": {
-			pod(func(p *corev1.Pod) { p.Spec.Containers[0].Image = "nginx:2"; p.Spec.Containers[0].ImagePullPolicy = corev1.PullAlways }),
+			pod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Image = "nginx:2"
+				p.Spec.Containers[0].ImagePullPolicy = corev1.PullAlways
+			}),
 			pod(func(p *corev1.Pod) {}), nil},
 		"pod add container": {
-			pod(func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "b", Image: "b"}) }),
+			pod(func(p *corev1.Pod) {
+				p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "b", Image: "b"})
+			}),
 			pod(func(p *corev1.Pod) {}),
 			[]string{"spec.containers: Forbidden: pod updates may not add or remove containers"}},
 	} {
