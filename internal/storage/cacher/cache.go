@@ -323,9 +323,6 @@ func (c *cache) watch(ctx context.Context, prefix string, fromRev int64, progres
 	if c.stopped {
 		return nil, errStopped
 	}
-	if fromRev == 0 {
-		fromRev = c.rev
-	}
 	if fromRev < c.window {
 		return nil, fmt.Errorf("watch %s from %d: oldest revision held is %d: %w", prefix, fromRev, c.window, storage.ErrCompacted)
 	}

@@ -223,7 +223,8 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 	return cc.list(prefix, opts)
 }
 
-// Watch serves from the cache's recent events and live fan-out. A
+// Watch serves from the cache's recent events and live fan-out;
+// fromRevision 0 means the store's current revision. A
 // revision older than the cache window fails with ErrCompacted; one newer
 // than the cache is waited for (WaitTimeout), then ErrFutureRevision if
 // the store has not reached it either, else the store serves the watch.
@@ -231,6 +232,15 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, fromRevision int64, p
 	cc := c.cacheFor(prefix)
 	if cc == nil {
 		return c.store.Watch(ctx, prefix, fromRevision, progressNotify)
+	}
+	if fromRevision == 0 {
+		// "From now" is the store's now: the cache may not have applied
+		// writes that completed before this call.
+		rev, err := c.store.CurrentRevision(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("watch %s: %w", prefix, err)
+		}
+		fromRevision = rev
 	}
 	if !cc.waitFor(ctx, fromRevision, c.cfg.WaitTimeout) {
 		if err := ctx.Err(); err != nil {
