@@ -50,7 +50,11 @@ func TestEtcdQuietByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if out := buf.String(); out != "" {
-		t.Fatalf("etcd logged below error level:\n%.500s", out)
+	// etcd may log a real error in a start immediately followed by Close;
+	// nothing milder may pass.
+	for _, level := range []string{"level=DEBUG", "level=INFO", "level=WARN"} {
+		if out := buf.String(); strings.Contains(out, level) {
+			t.Fatalf("etcd logged below error level:\n%.500s", out)
+		}
 	}
 }
