@@ -68,8 +68,8 @@ func newDiscovery(reg *registry.Registry) (*discovery, error) {
 		return nil, err
 	}
 	if err := put("/api", &metav1.APIVersions{
-		TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
-		Versions: []string{"v1"},
+		TypeMeta:                   metav1.TypeMeta{Kind: "APIVersions"},
+		Versions:                   []string{"v1"},
 		ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: ""}},
 	}); err != nil {
 		return nil, err

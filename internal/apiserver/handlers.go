@@ -1,6 +1,9 @@
 package apiserver
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -62,7 +65,8 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) listOptions(r *http.Request) (*metav1.ListOptions, error) {
 	opts := &metav1.ListOptions{}
-	if err := metav1.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+	q := r.URL.Query()
+	if err := metav1.Convert_url_Values_To_v1_ListOptions(&q, opts, nil); err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	return opts, nil
@@ -120,12 +124,11 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 
 // partialMetadata is the metadata-only form of obj.
 func partialMetadata(obj runtime.Object) *metav1.PartialObjectMetadata {
-	p := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}}
+	p := &metav1.PartialObjectMetadata{}
 	if a, err := meta.Accessor(obj); err == nil {
-		if om, ok := a.(*metav1.ObjectMeta); ok {
-			p.ObjectMeta = *om
-		}
+		p = meta.AsPartialObjectMetadata(a)
 	}
+	p.TypeMeta = metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}
 	return p
 }
 
@@ -243,16 +246,11 @@ func (h *handler) deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) 
 		return nil, err
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
-		info, _ := runtime.SerializerInfoForMediaType(h.s.codecs.SupportedMediaTypes(), mediaJSON)
-		ct := r.Header.Get("Content-Type")
-		if strings.HasPrefix(ct, mediaProtobuf) {
-			info, _ = runtime.SerializerInfoForMediaType(h.s.codecs.SupportedMediaTypes(), mediaProtobuf)
-		}
-		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
-		if _, _, err := info.Serializer.Decode(body, &gvk, opts); err != nil {
+		if err := decodeDeleteOptions(body, r.Header.Get("Content-Type"), opts); err != nil {
 			return nil, apierrors.NewBadRequest("invalid delete options: " + err.Error())
 		}
-	} else if err := metav1.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+	} else if q := r.URL.Query(); metav1.Convert_url_Values_To_v1_DeleteOptions(&q, opts, nil) != nil {
+		err := metav1.Convert_url_Values_To_v1_DeleteOptions(&q, opts, nil)
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	if isDryRun(r) {
@@ -418,4 +416,22 @@ func (h *handler) writeScale(w http.ResponseWriter, r *http.Request, sc *autosca
 		return
 	}
 	h.respond(w, r, http.StatusOK, res)
+}
+
+// decodeDeleteOptions decodes a DeleteOptions body. Clients send it under
+// any group version (or none), so it is decoded by shape: JSON, or the
+// protobuf envelope around the DeleteOptions message.
+func decodeDeleteOptions(body []byte, ct string, opts *metav1.DeleteOptions) error {
+	if strings.HasPrefix(ct, mediaProtobuf) {
+		const magic = "k8s\x00"
+		if !bytes.HasPrefix(body, []byte(magic)) {
+			return errors.New("protobuf body without the k8s envelope")
+		}
+		var unk runtime.Unknown
+		if err := unk.Unmarshal(body[len(magic):]); err != nil {
+			return err
+		}
+		return opts.Unmarshal(unk.Raw)
+	}
+	return json.Unmarshal(body, opts)
 }

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"encoding/json"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,14 +35,23 @@ func (s *Server) table(store *registry.Store, objs []runtime.Object, lm metav1.L
 			return nil, apierrors.NewInternalError(fmt.Errorf("print %s: %w", store.Kind.Resource, err))
 		}
 		row := metav1.TableRow{Cells: cells}
+		var embedded runtime.Object
 		switch includeObject {
 		case "None":
 		case "Object":
-			row.Object = runtime.RawExtension{Object: obj}
+			embedded = obj
 		default:
 			pm := partialMetadata(obj)
 			pm.ManagedFields = nil
-			row.Object = runtime.RawExtension{Object: pm}
+			embedded = pm
+		}
+		if embedded != nil {
+			// RawExtension marshals only Raw: encode the row's object here.
+			raw, err := json.Marshal(embedded)
+			if err != nil {
+				return nil, apierrors.NewInternalError(err)
+			}
+			row.Object = runtime.RawExtension{Raw: raw}
 		}
 		t.Rows = append(t.Rows, row)
 	}

@@ -54,11 +54,28 @@ type Store struct {
 	namespaceGate func(ctx context.Context, ns string) error
 }
 
-func newStore(k *Kind, st storage.Interface, scheme *runtime.Scheme, tc managedfields.TypeConverter, hooks Hooks, now func() time.Time) (*Store, error) {
+// keyPrefix is the storage key prefix of a kind's objects.
+func keyPrefix(k *Kind) string {
 	group := k.GVK.Group
 	if group == "" {
 		group = "core"
 	}
+	return "/registry/" + group + "/" + k.Resource + "/"
+}
+
+// Decoders returns, for every served kind, its storage key prefix and the
+// decoder of its stored values: what the watch cache needs before any
+// Store exists.
+func Decoders(scheme *runtime.Scheme) map[string]storage.Decoder {
+	out := map[string]storage.Decoder{}
+	for _, k := range Kinds() {
+		s := &Store{Kind: k, scheme: scheme, codec: protobuf.NewSerializer(scheme, scheme), prefix: keyPrefix(k)}
+		out[s.prefix] = s.Decode
+	}
+	return out
+}
+
+func newStore(k *Kind, st storage.Interface, scheme *runtime.Scheme, tc managedfields.TypeConverter, hooks Hooks, now func() time.Time) (*Store, error) {
 	s := &Store{
 		Kind:    k,
 		storage: st,
@@ -66,8 +83,9 @@ func newStore(k *Kind, st storage.Interface, scheme *runtime.Scheme, tc managedf
 		codec:   protobuf.NewSerializer(scheme, scheme),
 		hooks:   hooks,
 		now:     now,
-		prefix:  "/registry/" + group + "/" + k.Resource + "/",
+		prefix:  keyPrefix(k),
 	}
+
 	gv := fieldpath.APIVersion(k.GVK.GroupVersion().String())
 	var mainReset, statusReset map[fieldpath.APIVersion]fieldpath.Filter
 	if k.HasStatus {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/skiff-dev/skiff/internal/controlplane"
+)
+
+// defaultDataDir is /var/lib/skiff for root, else $XDG_DATA_HOME/skiff or
+// ~/.local/share/skiff (DESIGN.md).
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/skiff"
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "skiff")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "skiff")
+	}
+	return ".skiff"
+}
+
+func runServer(args []string) error {
+	fs := flag.NewFlagSet("skiff server", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", defaultDataDir(), "directory for etcd data, credentials, kubeconfig and logs")
+	bind := fs.String("bind-address", "127.0.0.1", "address the API server listens on")
+	port := fs.Int("port", 6443, "API server port (0 picks a free one and writes it into the kubeconfig)")
+	etcdServers := fs.String("etcd-servers", "", "comma-separated etcd client URLs to use instead of the embedded etcd")
+	nodeName := fs.String("node-name", "", "name of this node (default: the hostname)")
+	disableAgent := fs.Bool("disable-agent", false, "run the control plane only, without the local node agent")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("server: unexpected arguments %q", fs.Args())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var servers []string
+	for _, s := range strings.Split(*etcdServers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			servers = append(servers, s)
+		}
+	}
+	_ = disableAgent // the node agent is not part of this build yet
+	cp, err := controlplane.New(controlplane.Config{
+		DataDir: *dataDir, BindAddress: *bind, Port: *port,
+		EtcdServers: servers, NodeName: *nodeName, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cp.Run(ctx)
+}

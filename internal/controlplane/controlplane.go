@@ -1,0 +1,275 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/rest"
+
+	"github.com/skiff-dev/skiff/internal/apiserver"
+	"github.com/skiff-dev/skiff/internal/buildinfo"
+	"github.com/skiff-dev/skiff/internal/defaulting"
+	"github.com/skiff-dev/skiff/internal/openapi"
+	"github.com/skiff-dev/skiff/internal/pki"
+	"github.com/skiff-dev/skiff/internal/registry"
+	"github.com/skiff-dev/skiff/internal/storage"
+	"github.com/skiff-dev/skiff/internal/storage/cacher"
+	"github.com/skiff-dev/skiff/internal/storage/embedetcd"
+	"github.com/skiff-dev/skiff/internal/storage/etcd3"
+	"github.com/skiff-dev/skiff/internal/validation"
+)
+
+// Config is what `skiff server` was asked to do.
+type Config struct {
+	DataDir     string
+	BindAddress string
+	// Port 0 picks a free port (written into the kubeconfig).
+	Port        int
+	EtcdServers []string
+	NodeName    string
+	Logger      *slog.Logger
+}
+
+// ControlPlane is a running `skiff server`.
+type ControlPlane struct {
+	cfg   Config
+	log   *slog.Logger
+	ready chan struct{}
+
+	mu  sync.Mutex
+	url string // set once serving
+}
+
+// New checks cfg and returns a ControlPlane ready to Run.
+func New(cfg Config) (*ControlPlane, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("no data directory")
+	}
+	if cfg.BindAddress == "" {
+		cfg.BindAddress = "127.0.0.1"
+	}
+	if net.ParseIP(cfg.BindAddress) == nil {
+		return nil, fmt.Errorf("--bind-address %q is not an IP address", cfg.BindAddress)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("--port %d is out of range 0-65535", cfg.Port)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("node name: %w", err)
+		}
+		cfg.NodeName = h
+	}
+	return &ControlPlane{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the API answers and the kubeconfig is written.
+func (c *ControlPlane) Ready() <-chan struct{} { return c.ready }
+
+// URL is the API server's address, valid after Ready.
+func (c *ControlPlane) URL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.url
+}
+
+// KubeconfigPath is where the admin kubeconfig is written.
+func KubeconfigPath(dataDir string) string { return filepath.Join(dataDir, "kubeconfig") }
+
+// TokenPath is where the node join token is written.
+func TokenPath(dataDir string) string { return filepath.Join(dataDir, "token") }
+
+// Run serves until ctx ends, then shuts down in order.
+func (c *ControlPlane) Run(ctx context.Context) error {
+	start := time.Now()
+	if err := os.MkdirAll(c.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	client, closeEtcd, err := c.startEtcd(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
+	c.log.Debug("etcd ready", "after", time.Since(start))
+
+	scheme, err := registry.NewScheme()
+	if err != nil {
+		return err
+	}
+	// Lists and watches are served from memory by the watch cache; reads
+	// of single objects and every write go to etcd.
+	var resources []cacher.Resource
+	for prefix, dec := range registry.Decoders(scheme) {
+		resources = append(resources, cacher.Resource{Prefix: prefix, Decoder: dec})
+	}
+	cache := cacher.New(etcd3.New(client), cacher.Config{Resources: resources, Logger: c.log.With("component", "watch-cache")})
+	defer cache.Close()
+	var store storage.Interface = cache
+	reg, err := registry.New(registry.Config{Storage: store, Scheme: scheme, Hooks: hooks()})
+	if err != nil {
+		return err
+	}
+	if err := reg.EnsureSystemNamespaces(ctx); err != nil {
+		return err
+	}
+	docs, err := openapi.New(scheme, openapiResources(reg))
+	if err != nil {
+		return fmt.Errorf("openapi: %w", err)
+	}
+
+	bundle, err := pki.Load(filepath.Join(c.cfg.DataDir, "pki"), []string{c.cfg.BindAddress}, time.Now())
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	joinToken, err := pki.LoadOrCreateToken(filepath.Join(c.cfg.DataDir, "pki", "node.token"))
+	if err != nil {
+		return fmt.Errorf("join token: %w", err)
+	}
+	api, err := apiserver.New(apiserver.Config{
+		Registry: reg,
+		OpenAPI:  docs,
+		Authenticate: apiserver.TokenAuthenticator(map[string]apiserver.User{
+			bundle.AdminAuth: {Name: "admin", Groups: []string{"system:masters", "system:authenticated"}},
+			joinToken:        {Name: "system:node-bootstrap", Groups: []string{"system:nodes", "system:authenticated"}},
+		}),
+		Logger:  c.log.With("component", "apiserver"),
+		Version: buildinfo.Info(),
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.cfg.BindAddress, strconv.Itoa(c.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	tlsLn := tls.NewListener(ln, &tls.Config{
+		Certificates: []tls.Certificate{bundle.Serving},
+		NextProtos:   []string{"h2", "http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+	})
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelDebug)}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(tlsLn) }()
+
+	host := c.cfg.BindAddress
+	if ip := net.ParseIP(host); ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	url := "https://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	kubeconfig, err := pki.Kubeconfig(url, bundle.CAPEM, bundle.AdminAuth)
+	if err != nil {
+		return err
+	}
+	if err := c.waitServing(ctx, url, bundle); err != nil {
+		return err
+	}
+	if err := pki.WriteFileAtomic(KubeconfigPath(c.cfg.DataDir), kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	if err := pki.WriteFileAtomic(TokenPath(c.cfg.DataDir), []byte(joinToken+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write token: %w", err)
+	}
+	c.mu.Lock()
+	c.url = url
+	c.mu.Unlock()
+	close(c.ready)
+	c.log.Info("skiff server ready", "url", url, "after", time.Since(start).Round(time.Millisecond), "kubeconfig", KubeconfigPath(c.cfg.DataDir))
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	return nil
+}
+
+// waitServing checks that the API answers over TLS before the kubeconfig
+// is published.
+func (c *ControlPlane) waitServing(ctx context.Context, url string, b *pki.Bundle) error {
+	cfg := &rest.Config{Host: url, TLSClientConfig: rest.TLSClientConfig{CAData: b.CAPEM}}
+	tr, err := rest.TransportFor(cfg)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("API server did not become ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startEtcd starts the embedded etcd, or connects to --etcd-servers.
+func (c *ControlPlane) startEtcd(ctx context.Context) (*clientv3.Client, func(), error) {
+	if len(c.cfg.EtcdServers) > 0 {
+		cl, err := clientv3.New(clientv3.Config{Endpoints: c.cfg.EtcdServers, DialTimeout: 5 * time.Second, Context: ctx})
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to etcd %v: %w", c.cfg.EtcdServers, err)
+		}
+		return cl, func() { cl.Close() }, nil
+	}
+	e, err := embedetcd.Start(ctx, embedetcd.Config{Dir: filepath.Join(c.cfg.DataDir, "etcd"), Logger: c.log.With("component", "etcd")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	return e.Client(), func() { e.Close() }, nil
+}
+
+// hooks are the defaulting and validation every write goes through.
+func hooks() registry.Hooks {
+	return registry.Hooks{
+		Default:              defaulting.Default,
+		ValidateCreate:       validation.ValidateCreate,
+		ValidateUpdate:       validation.ValidateUpdate,
+		ValidateStatusUpdate: validation.ValidateStatusUpdate,
+	}
+}
+
+// openapiResources describes the served kinds for the OpenAPI documents.
+func openapiResources(reg *registry.Registry) []openapi.Resource {
+	var out []openapi.Resource
+	for _, k := range reg.Kinds() {
+		r := openapi.Resource{GVK: k.GVK, Resource: k.Resource, Namespaced: k.Namespaced,
+			Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}}
+		if k.HasStatus {
+			r.Subresources = append(r.Subresources, "status")
+		}
+		if k.HasScale {
+			r.Subresources = append(r.Subresources, "scale")
+		}
+		if k.Resource == "pods" && k.GVK.Group == "" {
+			r.Subresources = append(r.Subresources, "binding", "eviction", "log", "exec", "attach", "portforward")
+		}
+		out = append(out, r)
+	}
+	return out
+}
