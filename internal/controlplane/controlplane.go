@@ -39,7 +39,12 @@ type Config struct {
 	EtcdServers []string
 	NodeName    string
 	Logger      *slog.Logger
+	// Controllers names the controllers to run when ControllersSet is
+	// true (tests run only the one they test); otherwise all run.
+	Controllers    []string
+	ControllersSet bool
 }
+
 
 // ControlPlane is a running `skiff server`.
 type ControlPlane struct {
@@ -191,11 +196,23 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	close(c.ready)
 	c.log.Info("skiff server ready", "url", url, "after", time.Since(start).Round(time.Millisecond), "kubeconfig", KubeconfigPath(c.cfg.DataDir))
 
+	ctrlCtx, stopControllers := context.WithCancel(ctx)
+	defer stopControllers()
+	waitControllers, err := c.runControllers(ctrlCtx, &rest.Config{Host: url, BearerToken: bundle.AdminAuth,
+		TLSClientConfig: rest.TLSClientConfig{CAData: bundle.CAPEM}})
+	if err != nil {
+		return err
+	}
+	defer waitControllers()
+
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	}
+	stopControllers()
+	waitControllers()
+
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)

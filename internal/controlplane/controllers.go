@@ -1,0 +1,81 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// controllerContext is what every controller gets: clients of the API
+// (controllers talk to the API only through client-go, as the controller
+// manager does) and one shared informer factory.
+type controllerContext struct {
+	Config    *rest.Config
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	Log       *slog.Logger
+}
+
+// starter builds a controller and returns the function that runs it until
+// ctx ends. Informers it asks the factory for are started after every
+// starter has run.
+type starter func(ctx context.Context, cc *controllerContext) (run func(ctx context.Context) error, err error)
+
+// controllerStarters lists every controller by name. One file
+// start_<name>.go per controller holds its starter.
+func controllerStarters() map[string]starter {
+	return map[string]starter{}
+}
+
+// runControllers starts the enabled controllers and returns a function
+// that waits for them to end (after ctx is cancelled).
+func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wait func(), err error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, -1
+	cfg.UserAgent = "skiff-controller-manager"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cc := &controllerContext{
+		Config:    cfg,
+		Client:    client,
+		Informers: informers.NewSharedInformerFactory(client, 10*time.Hour),
+		Log:       c.log,
+	}
+	var runs []func(ctx context.Context) error
+	var names []string
+	for name, start := range controllerStarters() {
+		if c.cfg.ControllersSet && !slices.Contains(c.cfg.Controllers, name) {
+			continue
+		}
+		run, err := start(ctx, &controllerContext{Config: cc.Config, Client: cc.Client, Informers: cc.Informers, Log: c.log.With("component", name)})
+		if err != nil {
+			return nil, fmt.Errorf("controller %s: %w", name, err)
+		}
+		runs = append(runs, run)
+		names = append(names, name)
+	}
+	cc.Informers.Start(ctx.Done())
+	var wg sync.WaitGroup
+	for i, run := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				c.log.Error("controller stopped", "controller", names[i], "err", err)
+			}
+		}()
+	}
+	return func() {
+		wg.Wait()
+		cc.Informers.Shutdown()
+	}, nil
+}
