@@ -429,6 +429,9 @@ func (s *Store) prepareUpdate(obj, old runtime.Object, rev int64, opts UpdateOpt
 	if !unconditional && a.GetResourceVersion() != fmt.Sprint(rev) {
 		return nil, false, s.conflict(oa.GetName())
 	}
+	// An unconditional update is an update of the current revision.
+	a.SetResourceVersion(fmt.Sprint(rev))
+
 	if a.GetName() != oa.GetName() {
 		return nil, false, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", a.GetName(), oa.GetName()))
 	}
