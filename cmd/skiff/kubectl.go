@@ -18,6 +18,7 @@ func runKubectl(args []string) {
 			os.Setenv("KUBECONFIG", path)
 		}
 	}
+	stampKubectlVersion()
 	os.Args = append([]string{"kubectl"}, args...)
 	command := cmd.NewDefaultKubectlCommand()
 	if err := cli.RunNoErrOutput(command); err != nil {
