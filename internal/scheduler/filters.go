@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
@@ -163,8 +165,8 @@ func filterResources(p *PodInfo, n *NodeInfo) []string {
 	if req.EphemeralStorage > 0 && req.EphemeralStorage > free.EphemeralStorage-used.EphemeralStorage {
 		reasons = append(reasons, "Insufficient ephemeral-storage")
 	}
-	for name, q := range req.Scalar {
-		if q > 0 && q > free.Scalar[name]-used.Scalar[name] {
+	for _, name := range slices.Sorted(maps.Keys(req.Scalar)) {
+		if q := req.Scalar[name]; q > 0 && q > free.Scalar[name]-used.Scalar[name] {
 			reasons = append(reasons, "Insufficient "+string(name))
 		}
 	}
