@@ -45,7 +45,6 @@ type Config struct {
 	ControllersSet bool
 }
 
-
 // ControlPlane is a running `skiff server`.
 type ControlPlane struct {
 	cfg   Config
