@@ -115,10 +115,13 @@ func (c *cache) setPod(pod *v1.Pod) {
 	c.change(pod.Spec.NodeName, func(ni *NodeInfo) { ni.addPod(p) })
 }
 
-func (c *cache) removePod(uid types.UID) {
+// removePod drops a pod; it reports whether the pod was counted.
+func (c *cache) removePod(uid types.UID) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	_, ok := c.pods[uid]
 	c.removeLocked(uid)
+	return ok
 }
 
 func (c *cache) removeLocked(uid types.UID) {

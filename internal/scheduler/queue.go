@@ -87,6 +87,9 @@ func (q *queue) update(pod *v1.Pod) {
 func (q *queue) updateLocked(it *queuedPod, pod *v1.Pod) {
 	old := it.pod
 	it.pod = pod
+	if it.where == inActive {
+		heap.Fix(&q.active, it.index) // the priority may have changed
+	}
 	if it.where == inUnschedulable && podChanged(old, pod) {
 		q.moveLocked(it)
 	}
@@ -241,7 +244,7 @@ func (q *queue) close() {
 	q.cond.Broadcast()
 }
 
-// len counts queued pods by place, for tests.
+// counts counts queued pods by place, for tests.
 func (q *queue) counts() (active, backoff, unschedulable int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
