@@ -119,7 +119,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	c.pods = podcontrol.Control{Client: c.client, Recorder: c.recorder}
 	c.log.Info("starting")
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("replicaset: caches did not sync: %w", ctx.Err())
+		return nil // ctx ended first
 	}
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
