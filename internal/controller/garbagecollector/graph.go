@@ -78,7 +78,7 @@ func (w *work) del(uid types.UID) {
 // before its owner (or after its owner is gone) is still found.
 type graph struct {
 	mu         sync.Mutex
-	nodes      map[types.UID]*node                    // guarded by mu
+	nodes      map[types.UID]*node                  // guarded by mu
 	dependents map[types.UID]map[types.UID]struct{} // owner UID → dependent UIDs; guarded by mu
 }
 
