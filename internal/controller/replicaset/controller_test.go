@@ -1,4 +1,4 @@
-package replicaset
+package replicaset_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-dev/skiff/internal/controller/controllertest"
+	. "github.com/skiff-dev/skiff/internal/controller/replicaset"
 	"github.com/skiff-dev/skiff/internal/testserver"
 )
 
