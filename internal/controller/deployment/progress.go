@@ -250,9 +250,5 @@ func (c *Controller) syncRolloutStatus(ctx context.Context, allRSs []*appsv1.Rep
 		return nil
 	}
 	d.Status = st
-	_, err := c.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
-	if err != nil {
-		return fmt.Errorf("update status of deployment %s: %w", key(d), err)
-	}
-	return nil
+	return c.updateDeploymentStatus(ctx, d)
 }

@@ -284,6 +284,21 @@ func (c *Controller) updateDeploymentStatus(ctx context.Context, d *appsv1.Deplo
 		return fmt.Errorf("update status of deployment %s: %w", key(d), err)
 	}
 	d.ResourceVersion = updated.ResourceVersion
+	// Kubernetes' deployments/status keeps metadata.annotations from the
+	// request; a server that resets them (skiff's registry does at the
+	// time of writing) would lose the revision. Write it through the main
+	// resource then: an annotation-only update does not bump generation.
+	if rev, ok := d.Annotations[revisionAnnotation]; ok && updated.Annotations[revisionAnnotation] != rev {
+		if updated.Annotations == nil {
+			updated.Annotations = map[string]string{}
+		}
+		updated.Annotations[revisionAnnotation] = rev
+		again, err := c.client.AppsV1().Deployments(d.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("update revision of deployment %s: %w", key(d), err)
+		}
+		d.ResourceVersion = again.ResourceVersion
+	}
 	return nil
 }
 
