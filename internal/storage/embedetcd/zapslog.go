@@ -25,7 +25,20 @@ func newZapLogger(log *slog.Logger, level zapcore.Level, closing *atomic.Bool) *
 	return zap.New(&slogCore{log: log, level: level, closing: closing})
 }
 
-func (c *slogCore) effective(l zapcore.Level) zapcore.Level {
+// benign are etcd errors that are expected on a healthy single member:
+// on a new data dir, etcd 3.7 tries to record the storage schema version
+// before the first raft term is persisted, fails, and succeeds on its next
+// try. They are logged at info.
+var benign = map[string]bool{
+	"failed to update storage version": true,
+	"Failed to detect schema version":  true,
+}
+
+func (c *slogCore) effective(e zapcore.Entry) zapcore.Level {
+	l := e.Level
+	if l > zapcore.InfoLevel && benign[e.Message] {
+		return zapcore.InfoLevel
+	}
 	if l > zapcore.WarnLevel && c.closing.Load() {
 		return zapcore.WarnLevel
 	}
@@ -42,7 +55,7 @@ func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(c.effective(e.Level)) {
+	if c.Enabled(c.effective(e)) {
 		return ce.AddCore(e, c)
 	}
 	return ce
@@ -52,7 +65,7 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	args := make([]any, 0, len(c.attrs)+2*len(fields))
 	args = append(args, c.attrs...)
 	args = append(args, fieldsToAttrs(fields)...)
-	c.log.Log(context.Background(), slogLevel(c.effective(e.Level)), e.Message, args...)
+	c.log.Log(context.Background(), slogLevel(c.effective(e)), e.Message, args...)
 	return nil
 }
 
