@@ -117,7 +117,7 @@ func (e *env) addNode(ns nodeSpec) {
 func testPod(name, cpu string, mutate ...func(*v1.Pod)) *v1.Pod {
 	p := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, Labels: map[string]string{"app": "test"}},
-		Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "busybox"}}},
+		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "busybox"}}},
 	}
 	if cpu != "" {
 		p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpu)}
