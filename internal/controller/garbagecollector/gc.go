@@ -129,6 +129,9 @@ func (gc *GarbageCollector) Run(ctx context.Context) error {
 	defer gc.orphanQ.ShutDown()
 
 	if err := gc.startMonitors(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started
+		}
 		return err
 	}
 	gc.waitForSync(ctx)

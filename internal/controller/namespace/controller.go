@@ -102,7 +102,7 @@ func (c *Controller) onChange(obj any) {
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return fmt.Errorf("namespace controller: %w", ctx.Err())
+		return nil // stopped before the informer listed
 	}
 	var wg sync.WaitGroup
 	for range c.workers {
