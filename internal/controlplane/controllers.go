@@ -31,7 +31,13 @@ type starter func(ctx context.Context, cc *controllerContext) (run func(ctx cont
 // controllerStarters lists every controller by name. One file
 // start_<name>.go per controller holds its starter.
 func controllerStarters() map[string]starter {
-	return map[string]starter{}
+	return map[string]starter{
+		"garbagecollector": startGarbageCollector,
+		"namespace":        startNamespace,
+		"replicaset":       startReplicaSet,
+		"deployment":       startDeployment,
+		"scheduler":        startScheduler,
+	}
 }
 
 // runControllers starts the enabled controllers and returns a function
