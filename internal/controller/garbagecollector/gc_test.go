@@ -294,14 +294,18 @@ func TestDanglingOwnerCollected(t *testing.T) {
 	// The owner's name exists, with another UID: the reference dangles.
 	createCM(t, c, "real")
 	createCM(t, c, "wrong-uid", ref("v1", "ConfigMap", "real", "00000000-0000-0000-0000-00000000abcd", true))
+	// Dependent first, then an owner of that name (with its own UID).
+	createCM(t, c, "before-owner", ref("v1", "ConfigMap", "late", "00000000-0000-0000-0000-00000000f00d", true))
+	createCM(t, c, "late")
 	// The owner never existed.
 	createCM(t, c, "never", ref("v1", "ConfigMap", "ghost", "00000000-0000-0000-0000-00000000beef", false))
 	// A cluster-scoped owner that never existed.
 	createCM(t, c, "no-node", ref("v1", "Node", "ghost-node", "00000000-0000-0000-0000-00000000cafe", false))
-	for _, name := range []string{"wrong-uid", "never", "no-node"} {
+	for _, name := range []string{"wrong-uid", "before-owner", "never", "no-node"} {
 		eventually(t, 10*time.Second, name+" collected", cmGone(c, name))
 	}
 	mustExistCM(t, c, "real")
+	mustExistCM(t, c, "late")
 }
 
 func TestDependentBeforeOwnerCollectedAfterRestart(t *testing.T) {
