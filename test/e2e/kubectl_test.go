@@ -60,6 +60,9 @@ func TestKubectl(t *testing.T) {
 			t.Run("conflict", func(t *testing.T) { testConflict(t, k, ns) })
 			t.Run("discovery-explain", func(t *testing.T) { testDiscovery(t, k) })
 			t.Run("delete", func(t *testing.T) { testDelete(t, k, ns) })
+			t.Run("cascade", func(t *testing.T) { testCascade(t, k, ns) })
+			t.Run("namespace-delete", func(t *testing.T) { testNamespaceDelete(t, k, ns) })
+
 		})
 	}
 }
@@ -254,7 +257,65 @@ func testDiscovery(t *testing.T, k *kubectl) {
 	}
 }
 
+// testCascade deletes Deployments with each cascade mode and checks what
+// happens to their ReplicaSets and Pods, as on Kubernetes.
+func testCascade(t *testing.T, k *kubectl, ns string) {
+	for _, mode := range []string{"background", "foreground", "orphan"} {
+		name := "casc-" + mode
+		k.ok(t, "", "create", "deployment", name, "-n", ns, "--image=registry.example/web:1.0", "--replicas=2")
+		sel := "app=" + name
+		eventually(t, 20*time.Second, func() error {
+			if n := len(lines(k.ok(t, "", "get", "pods", "-n", ns, "-l", sel, "-o", "name"))); n != 2 {
+				return fmt.Errorf("%d pods", n)
+			}
+			return nil
+		})
+		k.ok(t, "", "delete", "deployment", name, "-n", ns, "--cascade="+mode)
+		if r := k.run(t, "", "get", "deployment", name, "-n", ns); r.err == nil {
+			t.Fatalf("%s: deployment still there after delete returned", mode)
+		}
+		switch mode {
+		case "orphan":
+			// The ReplicaSet and its pods stay, without an owner.
+			time.Sleep(500 * time.Millisecond)
+			rs := k.ok(t, "", "get", "rs", "-n", ns, "-l", sel, "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.ownerReferences}{end}")
+			if strings.TrimSpace(rs) == "" || strings.Contains(rs, "Deployment") {
+				t.Fatalf("orphan: replicaset %q", rs)
+			}
+			if n := len(lines(k.ok(t, "", "get", "pods", "-n", ns, "-l", sel, "-o", "name"))); n != 2 {
+				t.Fatalf("orphan: %d pods left, want 2", n)
+			}
+			k.ok(t, "", "delete", "rs", "-n", ns, "-l", sel)
+		default:
+			eventually(t, 20*time.Second, func() error {
+				out := k.ok(t, "", "get", "rs,pods", "-n", ns, "-l", sel, "-o", "name")
+				if strings.TrimSpace(out) != "" {
+					return fmt.Errorf("dependents left: %s", out)
+				}
+				return nil
+			})
+		}
+	}
+}
+
+// testNamespaceDelete deletes a namespace with content.
+func testNamespaceDelete(t *testing.T, k *kubectl, ns string) {
+	doomed := ns + "-doomed"
+	k.ok(t, "", "create", "namespace", doomed)
+	k.ok(t, "", "create", "cm", "a", "-n", doomed)
+	k.ok(t, "", "create", "deployment", "d", "-n", doomed, "--image=registry.example/web:1.0")
+	k.ok(t, "", "delete", "namespace", doomed)
+	if r := k.run(t, "", "get", "namespace", doomed); r.err == nil {
+		t.Fatalf("namespace still there after delete returned: %s", r.stdout)
+	}
+	errOut := k.fails(t, "", "create", "cm", "b", "-n", doomed)
+	if !strings.Contains(errOut, "not found") {
+		t.Fatalf("create in deleted namespace: %s", errOut)
+	}
+}
+
 func testDelete(t *testing.T, k *kubectl, ns string) {
+
 	k.ok(t, "", "create", "cm", "doomed", "-n", ns, "--from-literal=a=b")
 	cmd, _ := k.start(t, "wait", "--for=delete", "cm/doomed", "-n", ns, "--timeout=30s")
 	k.ok(t, "", "delete", "cm", "doomed", "-n", ns)
