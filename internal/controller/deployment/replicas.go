@@ -241,14 +241,30 @@ func findActiveOrLatest(newRS *appsv1.ReplicaSet, oldRSs []*appsv1.ReplicaSet) *
 	}
 }
 
+// podCeiling sums, per ReplicaSet, the larger of spec.replicas and
+// status.replicas. Kubernetes sums spec only, so right after an old
+// ReplicaSet is scaled down its pods (still running until its controller
+// deletes them) and the new ReplicaSet's extra pods can briefly exceed
+// replicas+maxSurge. Counting the pods not yet deleted keeps the surge
+// bound true for pods, at the cost of waiting for one status update.
+func podCeiling(rss []*appsv1.ReplicaSet) int32 {
+	var n int32
+	for _, rs := range rss {
+		if rs != nil {
+			n += max(rsReplicas(rs), rs.Status.Replicas)
+		}
+	}
+	return n
+}
+
 // newRSNewReplicas is the size the new ReplicaSet should have next: for a
-// rolling update, as many more as the surge allows without exceeding
-// replicas; for Recreate, replicas.
+// rolling update, as many more as the surge allows (see podCeiling)
+// without exceeding replicas; for Recreate, replicas.
 func newRSNewReplicas(d *appsv1.Deployment, allRSs []*appsv1.ReplicaSet, newRS *appsv1.ReplicaSet) int32 {
 	switch d.Spec.Strategy.Type {
 	case appsv1.RollingUpdateDeploymentStrategyType:
 		maxTotal := replicasOf(d) + maxSurge(d)
-		current := totalReplicas(allRSs)
+		current := podCeiling(allRSs)
 		if current >= maxTotal {
 			return rsReplicas(newRS)
 		}
@@ -361,7 +377,8 @@ func maxScaledDown(d *appsv1.Deployment, allRSs []*appsv1.ReplicaSet, newRS *app
 // planCleanupUnhealthy scales old ReplicaSets (oldest first) down by
 // their unavailable pods, at most limit in total: removing them cannot
 // lower availability. It returns the steps and the old ReplicaSets with
-// the planned sizes applied (copies where changed).
+// the planned sizes applied (copies where changed), or a total of -1 when
+// some ReplicaSet's status is stale and no scale-down may be planned now.
 func planCleanupUnhealthy(oldRSs []*appsv1.ReplicaSet, limit int32) ([]scaleStep, []*appsv1.ReplicaSet, int32) {
 	rss := append([]*appsv1.ReplicaSet(nil), oldRSs...)
 	sortByCreation(rss)
@@ -375,8 +392,12 @@ func planCleanupUnhealthy(oldRSs []*appsv1.ReplicaSet, limit int32) ([]scaleStep
 			continue
 		}
 		down := min(limit-total, rsReplicas(rs)-rs.Status.AvailableReplicas)
-		if down <= 0 {
-			continue
+		if down < 0 {
+			// More available than wanted: the status predates our last
+			// scale-down. Kubernetes refuses to plan on it (its "invalid
+			// request to scale down" check), and so do we; the status
+			// update that follows wakes us again.
+			return nil, oldRSs, -1
 		}
 		size := rsReplicas(rs) - down
 		steps = append(steps, scaleStep{rs: rs, size: size})

@@ -100,12 +100,18 @@ func TestNewRSNewReplicas(t *testing.T) {
 		{"zero surge after scale down", dep(10, "0", "1"), []int32{9}, 0, 1},
 		{"two old", dep(10, "25%", "25%"), []int32{5, 5}, 0, 3},
 		{"over total", dep(10, "1", "0"), []int32{12}, 0, 0},
+		{"old pods not yet deleted", dep(10, "3", "0"), []int32{-7}, 3, 3}, // spec 7, status 10
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var all []*appsv1.ReplicaSet
 			for i, r := range tc.old {
-				all = append(all, rs(fmt.Sprint("old", i), r, r, 10+i))
+				o := rs(fmt.Sprint("old", i), r, r, 10+i)
+				if r < 0 { // stale: spec -r, 10 pods still there
+					o = rs(fmt.Sprint("old", i), -r, 10, 10+i)
+					o.Status.Replicas = 10
+				}
+				all = append(all, o)
 			}
 			n := rs("new", tc.newRS, 0, 1)
 			all = append(all, n)
@@ -148,6 +154,12 @@ func TestMaxScaledDownAndPlans(t *testing.T) {
 		if p.Name == "b" && *p.Spec.Replicas != 0 {
 			t.Fatal("planned copy not resized")
 		}
+	}
+	// A stale status (more available than spec) blocks all planning.
+	stale := rs("stale", 8, 8, 40)
+	stale.Status.AvailableReplicas = 10
+	if steps, _, total := planCleanupUnhealthy([]*appsv1.ReplicaSet{stale, b}, 5); total != -1 || steps != nil {
+		t.Fatalf("stale status: %d %+v", total, steps)
 	}
 	// Limit respected across ReplicaSets, oldest first.
 	x, y := rs("x", 4, 1, 30), rs("y", 4, 2, 20)

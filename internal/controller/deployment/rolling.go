@@ -61,6 +61,9 @@ func (c *Controller) reconcileOldReplicaSets(ctx context.Context, allRSs, oldRSs
 		return false, nil
 	}
 	steps, planned, cleaned := planCleanupUnhealthy(oldRSs, limit)
+	if cleaned < 0 {
+		return false, nil
+	}
 	updated := map[string]*appsv1.ReplicaSet{}
 	for _, s := range steps {
 		_, rs, err := c.scaleReplicaSetAndRecordEvent(ctx, s.rs, s.size, d)
