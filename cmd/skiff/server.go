@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/skiff-dev/skiff/internal/controlplane"
+	"github.com/skiff-dev/skiff/internal/registry"
+
 )
 
 // defaultDataDir is /var/lib/skiff for root, else $XDG_DATA_HOME/skiff or
@@ -38,6 +41,7 @@ func runServer(args []string) error {
 	nodeName := fs.String("node-name", "", "name of this node (default: the hostname)")
 	disableAgent := fs.Bool("disable-agent", false, "run the control plane only, without the local node agent")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	serviceCIDR := fs.String("service-cidr", registry.DefaultServiceCIDR.String(), "CIDR that ClusterIPs are allocated from (on loopback by default, so virtual IPs never leave the machine)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil
@@ -52,6 +56,10 @@ func runServer(args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cidr, err := netip.ParsePrefix(*serviceCIDR)
+	if err != nil {
+		return fmt.Errorf("--service-cidr: %w", err)
+	}
 	var servers []string
 	for _, s := range strings.Split(*etcdServers, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -61,7 +69,7 @@ func runServer(args []string) error {
 	_ = disableAgent // the node agent is not part of this build yet
 	cp, err := controlplane.New(controlplane.Config{
 		DataDir: *dataDir, BindAddress: *bind, Port: *port,
-		EtcdServers: servers, NodeName: *nodeName, Logger: log,
+		EtcdServers: servers, NodeName: *nodeName, Logger: log, ServiceCIDR: cidr,
 	})
 	if err != nil {
 		return err

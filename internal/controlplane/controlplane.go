@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,6 +41,9 @@ type Config struct {
 	EtcdServers []string
 	NodeName    string
 	Logger      *slog.Logger
+	// ServiceCIDR is where ClusterIPs come from (zero: the registry's
+	// default, on loopback).
+	ServiceCIDR netip.Prefix
 	// Controllers names the controllers to run when ControllersSet is
 	// true (tests run only the one they test); otherwise all run.
 	Controllers    []string
@@ -124,7 +129,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	cache := cacher.New(etcd3.New(client), cacher.Config{Resources: resources, Logger: c.log.With("component", "watch-cache")})
 	defer cache.Close()
 	var store storage.Interface = cache
-	reg, err := registry.New(registry.Config{Storage: store, Scheme: scheme, Hooks: hooks()})
+	reg, err := registry.New(registry.Config{Storage: store, Scheme: scheme, Hooks: hooks(), ServiceCIDR: c.cfg.ServiceCIDR})
 	if err != nil {
 		return err
 	}
@@ -181,6 +186,9 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		return err
 	}
 	if err := c.waitServing(ctx, url, bundle); err != nil {
+		return err
+	}
+	if err := reg.EnsureKubernetesService(ctx, host, ln.Addr().(*net.TCPAddr).Port); err != nil {
 		return err
 	}
 	if err := pki.WriteFileAtomic(KubeconfigPath(c.cfg.DataDir), kubeconfig, 0o600); err != nil {

@@ -82,8 +82,12 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 			if err != nil {
 				return nil, false, s.storageError(err, name)
 			}
+			if s.onDelete != nil {
+				s.onDelete(ctx, obj)
+			}
 			setRV(obj, rev)
 			return obj, true, nil
+
 		}
 		// Mark for deletion: deletionTimestamp is when the object should be
 		// gone (now + grace); a shorter grace period may shorten it.

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/applyconfigurations"
 
 	"github.com/skiff-dev/skiff/internal/storage"
@@ -22,7 +24,16 @@ type Config struct {
 	Hooks   Hooks
 	// Now is the clock for timestamps (creation, deletion).
 	Now func() time.Time
+	// ServiceCIDR is where ClusterIPs come from (default 127.96.0.0/16:
+	// on loopback, so that a virtual IP is never sent off the machine).
+	ServiceCIDR netip.Prefix
+	// NodePortBase and NodePortCount give the NodePort range (default
+	// 30000-32767).
+	NodePortBase, NodePortCount int
 }
+
+// DefaultServiceCIDR is the service CIDR when none is configured.
+var DefaultServiceCIDR = netip.MustParsePrefix("127.96.0.0/16")
 
 // Registry holds a Store for every served kind.
 type Registry struct {
@@ -30,15 +41,30 @@ type Registry struct {
 	stores map[schema.GroupVersionResource]*Store
 	scheme *runtime.Scheme
 	now    func() time.Time
+	// serviceIPs allocates ClusterIPs (the kubernetes service takes the
+	// first).
+	serviceIPs *ipAllocator
 }
+
 
 // New builds the stores of every served kind.
 func New(cfg Config) (*Registry, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if !cfg.ServiceCIDR.IsValid() {
+		cfg.ServiceCIDR = DefaultServiceCIDR
+	}
+	if cfg.NodePortCount == 0 {
+		cfg.NodePortBase, cfg.NodePortCount = 30000, 2768
+	}
+	ips, err := newIPAllocator(cfg.Storage, cfg.ServiceCIDR)
+	if err != nil {
+		return nil, err
+	}
+	alloc := &serviceAllocations{ips: ips, ports: &portAllocator{store: cfg.Storage, base: cfg.NodePortBase, count: cfg.NodePortCount}}
 	tc := applyconfigurations.NewTypeConverter(cfg.Scheme)
-	r := &Registry{kinds: Kinds(), stores: map[schema.GroupVersionResource]*Store{}, scheme: cfg.Scheme, now: cfg.Now}
+	r := &Registry{kinds: Kinds(), stores: map[schema.GroupVersionResource]*Store{}, scheme: cfg.Scheme, now: cfg.Now, serviceIPs: ips}
 	for _, k := range r.kinds {
 		s, err := newStore(k, cfg.Storage, cfg.Scheme, tc, cfg.Hooks, cfg.Now)
 		if err != nil {
@@ -47,6 +73,10 @@ func New(cfg Config) (*Registry, error) {
 		if k.Namespaced {
 			s.namespaceGate = r.namespaceAccepts
 		}
+		if k.GVK == corev1.SchemeGroupVersion.WithKind("Service") {
+			s.onCreate, s.onUpdate, s.onDelete = alloc.onCreate, alloc.onUpdate, alloc.onDelete
+		}
+
 		r.stores[k.GroupVersionResource()] = s
 	}
 	return r, nil
@@ -75,10 +105,11 @@ var namespacesGVR = corev1.SchemeGroupVersion.WithResource("namespaces")
 // namespaceAccepts is the NamespaceLifecycle admission check: new content
 // only in namespaces that exist and are not being deleted.
 func (r *Registry) namespaceAccepts(ctx context.Context, ns string) error {
-	obj, err := r.stores[namespacesGVR].Get(ctx, "", ns)
+	obj, err := r.stores[namespacesGVR].getRecent(ctx, "", ns)
 	if err != nil {
 		return err
 	}
+
 	n := obj.(*corev1.Namespace)
 	if n.DeletionTimestamp != nil || n.Status.Phase == corev1.NamespaceTerminating {
 		err := apierrors.NewForbidden(namespacesGVR.GroupResource(), ns,
@@ -104,6 +135,49 @@ func (r *Registry) EnsureSystemNamespaces(ctx context.Context) error {
 		if _, err := s.Create(ctx, ns, CreateOptions{FieldManager: "skiff"}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// EnsureKubernetesService keeps the default/kubernetes Service (the first
+// address of the service CIDR, port 443) and its Endpoints pointing at the
+// API server at host:port, as kube-apiserver does on every start.
+func (r *Registry) EnsureKubernetesService(ctx context.Context, host string, port int) error {
+	svcs := r.stores[corev1.SchemeGroupVersion.WithResource("services")]
+	eps := r.stores[corev1.SchemeGroupVersion.WithResource("endpoints")]
+	first := r.serviceIPs.nth(0).String()
+	want := corev1.ServicePort{Name: "https", Protocol: corev1.ProtocolTCP, Port: 443, TargetPort: intstr.FromInt32(int32(port))}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: first, Ports: []corev1.ServicePort{want},
+			SessionAffinity: corev1.ServiceAffinityNone},
+	}
+	_, err := svcs.Create(ctx, svc, CreateOptions{FieldManager: "kube-apiserver"})
+	if apierrors.IsAlreadyExists(err) {
+		_, _, err = svcs.Update(ctx, metav1.NamespaceDefault, "kubernetes", func(cur runtime.Object) (runtime.Object, error) {
+			s := cur.(*corev1.Service)
+			s.Spec.Ports = []corev1.ServicePort{want}
+			s.ResourceVersion = ""
+			return s, nil
+		}, UpdateOptions{FieldManager: "kube-apiserver"})
+	}
+	if err != nil {
+		return fmt.Errorf("kubernetes service: %w", err)
+	}
+	ep := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: host}},
+			Ports:     []corev1.EndpointPort{{Name: "https", Port: int32(port), Protocol: corev1.ProtocolTCP}},
+		}},
+	}
+	_, _, err = eps.Update(ctx, metav1.NamespaceDefault, "kubernetes", func(cur runtime.Object) (runtime.Object, error) {
+		return ep.DeepCopy(), nil
+	}, UpdateOptions{FieldManager: "kube-apiserver", CreateIfMissing: true})
+	if err != nil {
+		return fmt.Errorf("kubernetes endpoints: %w", err)
 	}
 	return nil
 }

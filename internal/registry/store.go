@@ -52,6 +52,14 @@ type Store struct {
 	// namespaceGate answers whether new objects may be created in a
 	// namespace (it exists and is not terminating). Nil for cluster kinds.
 	namespaceGate func(ctx context.Context, ns string) error
+
+	// Reservations outside the object (Services: ClusterIPs, NodePorts).
+	// onCreate returns how to undo what it took if the create fails;
+	// onUpdate also returns what to do once the update is stored; onDelete
+	// runs once the object is gone. Nil for most kinds.
+	onCreate func(ctx context.Context, obj runtime.Object) (undo func(), err error)
+	onUpdate func(ctx context.Context, obj, old runtime.Object) (undo, commit func(), err error)
+	onDelete func(ctx context.Context, obj runtime.Object)
 }
 
 // keyPrefix is the storage key prefix of a kind's objects.
@@ -257,6 +265,29 @@ func (s *Store) Create(ctx context.Context, obj runtime.Object, opts CreateOptio
 	// A generated name is chosen after validation of the rest, and chosen
 	// again if it happens to be taken.
 	generated := a.GetName() == ""
+	if s.onCreate != nil {
+		if generated {
+			a.SetName(a.GetGenerateName() + rand.String(5))
+			generated = false
+		}
+		undo, err := s.onCreate(ctx, obj)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		out, err := s.create(ctx, obj, a, opts, generated)
+		if err != nil || opts.DryRun {
+			undo()
+		}
+		return out, err
+	}
+	return s.create(ctx, obj, a, opts, generated)
+}
+
+// create validates and stores obj, choosing a new generated name when the
+// one it tried is taken.
+func (s *Store) create(ctx context.Context, obj runtime.Object, a metav1.Object, opts CreateOptions, generated bool) (runtime.Object, error) {
+
 	for attempt := 0; ; attempt++ {
 		if generated {
 			a.SetName(a.GetGenerateName() + rand.String(5))
@@ -372,9 +403,20 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		if err != nil {
 			return nil, false, err
 		}
-		out, unconditional, err := s.prepareUpdate(obj, old, kv.ModRevision, opts)
+		out, unconditional, undo, commit, err := s.prepareUpdate(ctx, obj, old, kv.ModRevision, opts)
 		if err != nil {
+			undo()
 			return nil, false, err
+		}
+		// From here on, every return either commits or undoes the
+		// reservations of the update.
+		stored := false
+		finish := func() {
+			if stored && !opts.DryRun {
+				commit()
+			} else {
+				undo()
+			}
 		}
 		oa, _ := meta.Accessor(out)
 		if oa.GetDeletionTimestamp() != nil && len(oa.GetFinalizers()) == 0 && !s.hasPendingFinalizers(out) &&
@@ -382,34 +424,48 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 			// The last finalizer is gone from an object being deleted: it
 			// goes now.
 			if opts.DryRun {
+				finish()
 				return out, false, nil
 			}
 			_, rev, err := s.storage.Delete(ctx, key, kv.ModRevision)
 			if errors.Is(err, storage.ErrConflict) && unconditional && attempt < maxUpdateRetries {
+				finish()
 				continue
 			}
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				finish()
 				return nil, false, s.storageError(err, name)
+			}
+			stored = true
+			finish()
+			if s.onDelete != nil {
+				s.onDelete(ctx, out)
 			}
 			setRV(out, rev)
 			return out, false, nil
 		}
 		value, err := s.encode(out)
 		if err != nil {
+			finish()
 			return nil, false, apierrors.NewInternalError(err)
 		}
 		if bytes.Equal(value, kv.Value) || opts.DryRun {
 			// Nothing changed: no write, the resourceVersion stays.
+			finish()
 			setRV(out, kv.ModRevision)
 			return out, false, nil
 		}
 		rev, err := s.storage.Update(ctx, key, value, kv.ModRevision)
 		if errors.Is(err, storage.ErrConflict) && unconditional && attempt < maxUpdateRetries {
+			finish()
 			continue
 		}
 		if err != nil {
+			finish()
 			return nil, false, s.storageError(err, name)
 		}
+		stored = true
+		finish()
 		setRV(out, rev)
 		return out, false, nil
 	}
@@ -419,7 +475,22 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 // rev): preconditions, server-owned metadata, spec/status split,
 // generation, defaults, validation and managedFields. It reports whether
 // the caller made the update unconditional (no resourceVersion).
-func (s *Store) prepareUpdate(obj, old runtime.Object, rev int64, opts UpdateOptions) (runtime.Object, bool, error) {
+func (s *Store) prepareUpdate(ctx context.Context, obj, old runtime.Object, rev int64, opts UpdateOptions) (out runtime.Object, unconditional bool, undo, commit func(), err error) {
+	undo, commit = func() {}, func() {}
+	out, unconditional, err = s.checkUpdate(obj, old, rev, opts, func() error {
+		if s.onUpdate == nil || opts.Subresource != "" {
+			return nil
+		}
+		var err error
+		undo, commit, err = s.onUpdate(ctx, obj, old)
+		return err
+	})
+	return out, unconditional, undo, commit, err
+}
+
+// checkUpdate is prepareUpdate without the reservations, which reserve
+// runs after defaulting and before validation.
+func (s *Store) checkUpdate(obj, old runtime.Object, rev int64, opts UpdateOptions, reserve func() error) (runtime.Object, bool, error) {
 	a, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, false, apierrors.NewBadRequest(err.Error())
@@ -453,13 +524,18 @@ func (s *Store) prepareUpdate(obj, old runtime.Object, rev int64, opts UpdateOpt
 	manager := s.fieldManager
 	switch opts.Subresource {
 	case "status":
-		// A status write changes status (and nothing else).
+		// A status write keeps the spec (and everything else outside
+		// status) and the owner references; like Kubernetes' status
+		// strategies it may change annotations (the deployment controller
+		// records revisions so), and labels except on workloads, whose
+		// status strategies reset them.
 		copyAllBut(obj, old, "Status")
-		a.SetLabels(oa.GetLabels())
-		a.SetAnnotations(oa.GetAnnotations())
-		a.SetFinalizers(oa.GetFinalizers())
+		if s.Kind.GVK.Group == "apps" {
+			a.SetLabels(oa.GetLabels())
+		}
 		a.SetOwnerReferences(oa.GetOwnerReferences())
 		manager = s.statusManager
+
 	case "binding":
 		// Bind changed spec.nodeName and the PodScheduled condition itself,
 		// which no other write may do.
@@ -488,8 +564,12 @@ func (s *Store) prepareUpdate(obj, old runtime.Object, rev int64, opts UpdateOpt
 			field.Forbidden(field.NewPath("metadata", "finalizers"), "no new finalizers can be added if the object is being deleted"),
 		})
 	}
+	if err := reserve(); err != nil {
+		return nil, false, err
+	}
 	var errs field.ErrorList
 	switch opts.Subresource {
+
 	case "binding", "finalize":
 	case "status":
 		if s.hooks.ValidateStatusUpdate != nil {
@@ -565,4 +645,21 @@ func (s *Store) GroupVersionKind() schema.GroupVersionKind { return s.Kind.GVK }
 // nameFromKey returns the last segment of a storage key.
 func nameFromKey(key string) string {
 	return key[strings.LastIndexByte(key, '/')+1:]
+}
+
+// getRecent returns ns/name as the watch cache has it, without a round
+// trip to etcd, falling back to a consistent read when the cache does not
+// have it (it may be newer than the cache). Admission checks use it, as
+// Kubernetes' admission plugins read informer caches.
+func (s *Store) getRecent(ctx context.Context, ns, name string) (runtime.Object, error) {
+	key := s.key(ns, name)
+	res, err := s.storage.List(ctx, key, storage.ListOptions{Revision: 1, NotOlderThan: true})
+	if err == nil {
+		for _, kv := range res.Items {
+			if kv.Key == key {
+				return s.sharedFromKV(kv)
+			}
+		}
+	}
+	return s.Get(ctx, ns, name)
 }

@@ -282,7 +282,7 @@ func validateEndpointAddress(a *corev1.EndpointAddress, fld *field.Path) field.E
 	if a.NodeName != nil {
 		errs = append(errs, invalidNames(nameIsDNSSubdomain, *a.NodeName, fld.Child("nodeName"))...)
 	}
-	return append(errs, validateNonSpecialIP(a.IP, fld.Child("ip"))...)
+	return append(errs, validateEndpointIP(a.IP, fld.Child("ip"))...)
 }
 
 func validateEndpointPort(port *corev1.EndpointPort, requireName bool, fld *field.Path) field.ErrorList {

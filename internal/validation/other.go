@@ -45,7 +45,7 @@ func validateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 					e = field.ErrorList{field.Invalid(ap.Index(j), a, fmt.Sprintf("must be an %s address", es.AddressType))}
 				}
 				if len(e) == 0 {
-					e = validateNonSpecialIP(a, ap.Index(j))
+					e = validateEndpointIP(a, ap.Index(j))
 				}
 				errs = append(errs, e...)
 			case discoveryv1.AddressTypeFQDN:

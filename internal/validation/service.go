@@ -310,6 +310,10 @@ func isV6(ip string) bool {
 }
 
 func validateNonSpecialIP(addr string, fld *field.Path) field.ErrorList {
+	return validateIP(addr, fld, false)
+}
+
+func validateIP(addr string, fld *field.Path, allowLoopback bool) field.ErrorList {
 	ip := net.ParseIP(addr)
 	if ip == nil {
 		return field.ErrorList{field.Invalid(fld, addr, "must be a valid IP address")}
@@ -318,7 +322,7 @@ func validateNonSpecialIP(addr string, fld *field.Path) field.ErrorList {
 	if ip.IsUnspecified() {
 		errs = append(errs, field.Invalid(fld, addr, fmt.Sprintf("may not be unspecified (%v)", addr)))
 	}
-	if ip.IsLoopback() {
+	if ip.IsLoopback() && !allowLoopback {
 		errs = append(errs, field.Invalid(fld, addr, "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
 	}
 	if ip.IsLinkLocalUnicast() {
@@ -453,3 +457,11 @@ func equalPtr[T comparable](a, b *T) bool {
 
 // maxClientIPAffinitySeconds is core.MaxClientIPServiceAffinitySeconds (one day).
 const maxClientIPAffinitySeconds = 86400
+
+// validateEndpointIP is validateNonSpecialIP for endpoint addresses, with
+// one deliberate difference from Kubernetes: in skiff's host network mode
+// every pod has an address on the loopback range (127.0.0.0/8), so
+// loopback endpoints are valid here.
+func validateEndpointIP(addr string, fld *field.Path) field.ErrorList {
+	return validateIP(addr, fld, true)
+}
