@@ -14,7 +14,6 @@ import (
 
 	"github.com/skiff-dev/skiff/internal/controlplane"
 	"github.com/skiff-dev/skiff/internal/registry"
-
 )
 
 // defaultDataDir is /var/lib/skiff for root, else $XDG_DATA_HOME/skiff or

@@ -46,7 +46,6 @@ type Registry struct {
 	serviceIPs *ipAllocator
 }
 
-
 // New builds the stores of every served kind.
 func New(cfg Config) (*Registry, error) {
 	if cfg.Now == nil {
