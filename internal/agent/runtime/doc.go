@@ -1,0 +1,29 @@
+// Package runtime is skiff's process runtime: it runs one container as a
+// host process group, writes its stdout and stderr to a log file in the
+// CRI log format, and notices the moment the process exits.
+//
+// # Processes
+//
+// [Start] executes a container's program in a new process group (the
+// group id is the leader's pid). When the leader exits, the whole group is
+// killed, as a container's processes die with its PID 1. [Adopt] re-attaches
+// to a process started by an earlier agent (the agent restarted, the pods
+// did not): the exit is noticed through a pidfd, but the exit code of a
+// process that is not our child cannot be known.
+//
+// # Logs
+//
+// The streams go through named pipes in the container's directory, not
+// anonymous pipes, so that a process outlives the agent: the child holds
+// its pipe open for reading and writing, so it never gets SIGPIPE while no
+// agent reads; it blocks only when it writes more than the pipe buffer
+// (64 KiB) while no agent runs. The next agent reopens the pipes and
+// carries on. Each line is written as
+//
+//	2006-01-02T15:04:05.000000000Z stdout F text
+//
+// (P instead of F for a part of a line longer than 16 KiB), which
+// [ReadLog] parses back for pods/log.
+//
+// This package imports only the standard library and golang.org/x/sys.
+package runtime
