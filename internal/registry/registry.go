@@ -152,8 +152,11 @@ func (r *Registry) EnsureKubernetesService(ctx context.Context, host string, por
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: first, Ports: []corev1.ServicePort{want},
 			SessionAffinity: corev1.ServiceAffinityNone},
 	}
-	_, err := svcs.Create(ctx, svc, CreateOptions{FieldManager: "kube-apiserver"})
-	if apierrors.IsAlreadyExists(err) {
+	_, err := svcs.Get(ctx, metav1.NamespaceDefault, "kubernetes")
+	if apierrors.IsNotFound(err) {
+		_, err = svcs.Create(ctx, svc, CreateOptions{FieldManager: "kube-apiserver"})
+	} else if err == nil {
+
 		_, _, err = svcs.Update(ctx, metav1.NamespaceDefault, "kubernetes", func(cur runtime.Object) (runtime.Object, error) {
 			s := cur.(*corev1.Service)
 			s.Spec.Ports = []corev1.ServicePort{want}
