@@ -330,8 +330,13 @@ func TestIntegrationAntiAffinitySpreads(t *testing.T) {
 	if msg := e.waitUnschedulable("intruder"); msg != want {
 		t.Errorf("message %q, want %q", msg, want)
 	}
-	// Deleting one replica frees its node for db3.
+	// Deleting one replica frees its node for db3 (the intruder goes
+	// first: it would compete for the freed node).
+	if err := e.client.CoreV1().Pods(testNS).Delete(e.ctx, "intruder", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.client.CoreV1().Pods(testNS).Delete(e.ctx, "db0", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+
 		t.Fatal(err)
 	}
 	e.poll("db0 gone", func() (bool, error) {
