@@ -39,6 +39,9 @@ func runServer(args []string) error {
 	etcdServers := fs.String("etcd-servers", "", "comma-separated etcd client URLs to use instead of the embedded etcd")
 	nodeName := fs.String("node-name", "", "name of this node (default: the hostname)")
 	disableAgent := fs.Bool("disable-agent", false, "run the control plane only, without the local node agent")
+	stopPods := fs.Bool("stop-pods-on-exit", false, "stop every pod of the local node when the server exits (default: pods keep running)")
+	aliases := imageAliases{}
+	fs.Var(aliases, "image-alias", "NAME=PATH: run PATH for containers of image NAME that have no command (repeatable)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	serviceCIDR := fs.String("service-cidr", registry.DefaultServiceCIDR.String(), "CIDR that ClusterIPs are allocated from (on loopback by default, so virtual IPs never leave the machine)")
 	if err := fs.Parse(args); err != nil {
@@ -65,10 +68,10 @@ func runServer(args []string) error {
 			servers = append(servers, s)
 		}
 	}
-	_ = disableAgent // the node agent is not part of this build yet
 	cp, err := controlplane.New(controlplane.Config{
 		DataDir: *dataDir, BindAddress: *bind, Port: *port,
 		EtcdServers: servers, NodeName: *nodeName, Logger: log, ServiceCIDR: cidr,
+		DisableAgent: *disableAgent, StopPodsOnExit: *stopPods, ImageAliases: aliases,
 	})
 	if err != nil {
 		return err
@@ -76,4 +79,18 @@ func runServer(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return cp.Run(ctx)
+}
+
+// imageAliases is the repeatable --image-alias NAME=PATH flag.
+type imageAliases map[string]string
+
+func (a imageAliases) String() string { return fmt.Sprint(map[string]string(a)) }
+
+func (a imageAliases) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("want NAME=PATH, got %q", v)
+	}
+	a[name] = path
+	return nil
 }

@@ -21,6 +21,13 @@ type controllerContext struct {
 	Client    kubernetes.Interface
 	Informers informers.SharedInformerFactory
 	Log       *slog.Logger
+
+	// For the node agent and cluster DNS, which run beside the controllers.
+	NodeName       string
+	DataDir        string
+	ImageAliases   map[string]string
+	StopPodsOnExit bool
+	DNSAddr        string
 }
 
 // starter builds a controller and returns the function that runs it until
@@ -32,11 +39,14 @@ type starter func(ctx context.Context, cc *controllerContext) (run func(ctx cont
 // start_<name>.go per controller holds its starter.
 func controllerStarters() map[string]starter {
 	return map[string]starter{
-		"garbagecollector": startGarbageCollector,
-		"namespace":        startNamespace,
-		"replicaset":       startReplicaSet,
-		"deployment":       startDeployment,
-		"scheduler":        startScheduler,
+		"garbagecollector":       startGarbageCollector,
+		"namespace":              startNamespace,
+		"replicaset":             startReplicaSet,
+		"deployment":             startDeployment,
+		"scheduler":              startScheduler,
+		"endpoints":              startEndpoints,
+		"endpointslice":          startEndpointSlice,
+		"endpointslicemirroring": startEndpointSliceMirroring,
 	}
 }
 
@@ -55,6 +65,12 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		Client:    client,
 		Informers: informers.NewSharedInformerFactory(client, 10*time.Hour),
 		Log:       c.log,
+
+		NodeName:       c.cfg.NodeName,
+		DataDir:        c.cfg.DataDir,
+		ImageAliases:   c.cfg.ImageAliases,
+		StopPodsOnExit: c.cfg.StopPodsOnExit,
+		DNSAddr:        c.cfg.DNSAddr,
 	}
 	var runs []func(ctx context.Context) error
 	var names []string
@@ -62,7 +78,12 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		if c.cfg.ControllersSet && !slices.Contains(c.cfg.Controllers, name) {
 			continue
 		}
-		run, err := start(ctx, &controllerContext{Config: cc.Config, Client: cc.Client, Informers: cc.Informers, Log: c.log.With("component", name)})
+		if name == "agent" && c.cfg.DisableAgent {
+			continue
+		}
+		own := *cc
+		own.Log = c.log.With("component", name)
+		run, err := start(ctx, &own)
 		if err != nil {
 			return nil, fmt.Errorf("controller %s: %w", name, err)
 		}

@@ -41,6 +41,16 @@ type Config struct {
 	EtcdServers []string
 	NodeName    string
 	Logger      *slog.Logger
+	// DisableAgent: no node agent in this process (control plane only).
+	DisableAgent bool
+	// ImageAliases maps image names to host executables for containers
+	// without a command (--image-alias NAME=PATH).
+	ImageAliases map[string]string
+	// StopPodsOnExit stops every pod when the server exits (by default
+	// pods keep running, as they do when a kubelet restarts).
+	StopPodsOnExit bool
+	// DNSAddr is where cluster DNS listens ("" = not started).
+	DNSAddr string
 	// ServiceCIDR is where ClusterIPs come from (zero: the registry's
 	// default, on loopback).
 	ServiceCIDR netip.Prefix
