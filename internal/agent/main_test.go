@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain doubles as the workload of test pods: with SKIFF_TEST_WORKLOAD
+// set, the test binary runs that workload instead of the tests, so tests
+// need nothing from /bin.
+func TestMain(m *testing.M) {
+	if w := os.Getenv("SKIFF_TEST_WORKLOAD"); w != "" {
+		os.Exit(workload(w))
+	}
+	os.Exit(m.Run())
+}
+
+func workload(name string) int {
+	switch name {
+	case "http-server":
+		addr := net.JoinHostPort(os.Getenv("POD_IP"), os.Getenv("PORT"))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listen:", err)
+			return 1
+		}
+		fmt.Println("listening on", addr)
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Println("request", r.URL.Path)
+			fmt.Fprintf(w, "hello from %s\n", os.Getenv("POD_NAME"))
+		})
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {})
+		mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
+		http.Serve(l, mux)
+		return 1
+	case "echo":
+		// Prints its arguments and the variables named in ECHO_VARS.
+		for _, a := range os.Args[1:] {
+			fmt.Println("arg", a)
+		}
+		for _, v := range strings.Split(os.Getenv("ECHO_VARS"), ",") {
+			fmt.Printf("env %s=%s\n", v, os.Getenv(v))
+		}
+		return 0
+	case "exit":
+		fmt.Println("exiting with", os.Getenv("EXIT_CODE"))
+		fmt.Fprintln(os.Stderr, "to stderr")
+		code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
+		return code
+	case "sleep":
+		fmt.Println("sleeping")
+		time.Sleep(time.Hour)
+		return 0
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ignoring SIGTERM")
+		time.Sleep(time.Hour)
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown workload", name)
+	return 2
+}
