@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/skiff-dev/skiff/internal/controlplane"
+	_ "github.com/skiff-dev/skiff/internal/kubectlinit" // before kubectl's packages: see its doc
 	"github.com/skiff-dev/skiff/internal/registry"
 )
 

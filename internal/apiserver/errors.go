@@ -30,7 +30,9 @@ func statusOf(err error) metav1.Status {
 // understands for errors).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	st := statusOf(err)
-	if st.Code >= 500 {
+	if st.Code >= 500 && r.Context().Err() == nil {
+		// (A request whose client went away is not the server's failure.)
+
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.writeJSON(w, int(st.Code), &st)
