@@ -4,7 +4,6 @@ import (
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -20,7 +19,8 @@ func preparePod(obj runtime.Object) {
 	if !ok {
 		return
 	}
-	p.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: podQOSClass(&p.Spec)}
+	// The QoS class is filled in by defaulting, which runs next.
+	p.Status = corev1.PodStatus{Phase: corev1.PodPending}
 }
 
 func prepareService(obj runtime.Object) {
@@ -61,62 +61,6 @@ func preparePV(obj runtime.Object) {
 	if v, ok := obj.(*corev1.PersistentVolume); ok {
 		v.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending}
 	}
-}
-
-// podQOSClass computes the QoS class as Kubernetes does: Guaranteed when
-// every container has cpu and memory limits equal to its requests,
-// BestEffort when no container requests or limits anything, else Burstable.
-func podQOSClass(spec *corev1.PodSpec) corev1.PodQOSClass {
-	requests := corev1.ResourceList{}
-	limits := corev1.ResourceList{}
-	zero := resource.Quantity{}
-	guaranteed := true
-	var containers []corev1.Container
-	containers = append(containers, spec.Containers...)
-	containers = append(containers, spec.InitContainers...)
-	for _, c := range containers {
-		for name, q := range c.Resources.Requests {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.Cmp(zero) != 1 {
-				continue
-			}
-			add(requests, name, q)
-		}
-		seen := 0
-		for name, q := range c.Resources.Limits {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.Cmp(zero) != 1 {
-				continue
-			}
-			seen++
-			add(limits, name, q)
-		}
-		if seen < 2 {
-			guaranteed = false
-		}
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, req := range requests {
-			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
-				guaranteed = false
-				break
-			}
-		}
-	}
-	if guaranteed && len(requests) == len(limits) {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
-}
-
-func add(list corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
-	if cur, ok := list[name]; ok {
-		cur.Add(q)
-		list[name] = cur
-		return
-	}
-	list[name] = q.DeepCopy()
 }
 
 // structField returns the addressable field name of the struct obj points
