@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -28,7 +27,6 @@ const (
 // probeSet is the probe goroutines of one run of a container.
 type probeSet struct {
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
 func (cs *ctrState) stopProbes() {
