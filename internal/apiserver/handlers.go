@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiff-dev/skiff/internal/registry"
 )
@@ -158,15 +159,7 @@ func fieldManager(r *http.Request) string {
 }
 
 func (h *handler) decode(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		return nil, err
-	}
-	body, err := readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	return h.s.decodeBody(w, body, r.Header.Get("Content-Type"), h.store.Kind.GVK, fv)
+	return h.decodeAs(w, r, h.store.Kind.GVK)
 }
 
 func (h *handler) create(w http.ResponseWriter, r *http.Request) {
@@ -312,58 +305,52 @@ func (h *handler) deleteCollection(w http.ResponseWriter, r *http.Request) {
 
 // podAction serves pods/binding and pods/eviction.
 func (h *handler) podAction(w http.ResponseWriter, r *http.Request) {
-	fv, err := parseFieldValidation(r)
+	gvk := corev1.SchemeGroupVersion.WithKind("Binding")
+	if h.ri.Subresource == "eviction" {
+		gvk = policyv1.SchemeGroupVersion.WithKind("Eviction")
+	}
+	obj, err := h.decodeAs(w, r, gvk)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	body, err := readBody(r)
+	a, err := meta.Accessor(obj)
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	if a.GetName() == "" {
+		a.SetName(h.ri.Name)
+	}
+	if a.GetName() != h.ri.Name {
+		h.fail(w, r, apierrors.NewBadRequest("name in URL does not match name in "+gvk.Kind+" object"))
 		return
 	}
 	var result runtime.Object
-	switch h.ri.Subresource {
-	case "binding":
-		obj, err := h.s.decodeBody(w, body, r.Header.Get("Content-Type"), corev1.SchemeGroupVersion.WithKind("Binding"), fv)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		b := obj.(*corev1.Binding)
-		if b.Name == "" {
-			b.Name = h.ri.Name
-		}
-		if b.Name != h.ri.Name {
-			h.fail(w, r, apierrors.NewBadRequest("name in URL does not match name in Binding object"))
-			return
-		}
-		result, err = h.store.Bind(r.Context(), h.ri.Namespace, b)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	case "eviction":
-		obj, err := h.s.decodeBody(w, body, r.Header.Get("Content-Type"), policyv1.SchemeGroupVersion.WithKind("Eviction"), fv)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		ev := obj.(*policyv1.Eviction)
-		if ev.Name == "" {
-			ev.Name = h.ri.Name
-		}
-		if ev.Name != h.ri.Name {
-			h.fail(w, r, apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
-			return
-		}
-		result, err = h.store.Evict(r.Context(), h.ri.Namespace, ev)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
+	switch o := obj.(type) {
+	case *corev1.Binding:
+		result, err = h.store.Bind(r.Context(), h.ri.Namespace, o)
+	case *policyv1.Eviction:
+		result, err = h.store.Evict(r.Context(), h.ri.Namespace, o)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	h.respond(w, r, http.StatusCreated, result)
+}
+
+// decodeAs decodes the request body as gvk (a subresource's kind).
+func (h *handler) decodeAs(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind) (runtime.Object, error) {
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.decodeBody(w, body, r.Header.Get("Content-Type"), gvk, fv)
 }
 
 func (h *handler) getScale(w http.ResponseWriter, r *http.Request) {
@@ -381,17 +368,7 @@ func (h *handler) getScale(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) updateScale(w http.ResponseWriter, r *http.Request) {
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	obj, err := h.s.decodeBody(w, body, r.Header.Get("Content-Type"), autoscalingv1.SchemeGroupVersion.WithKind("Scale"), fv)
+	obj, err := h.decodeAs(w, r, autoscalingv1.SchemeGroupVersion.WithKind("Scale"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
