@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"context"
@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/internal/agent"
 	"github.com/skiff-dev/skiff/internal/agent/runtime"
 	"github.com/skiff-dev/skiff/internal/testserver"
 )
@@ -31,14 +32,14 @@ import (
 const testNode = "node-a"
 
 type runningAgent struct {
-	a    *Agent
+	a    *agent.Agent
 	stop func()
 }
 
 // startTestAgent runs an agent over dir until the test ends (or stop).
-func startTestAgent(t *testing.T, client kubernetes.Interface, dir string, mod func(*Config)) *runningAgent {
+func startTestAgent(t *testing.T, client kubernetes.Interface, dir string, mod func(*agent.Config)) *runningAgent {
 	t.Helper()
-	cfg := Config{NodeName: testNode, DataDir: dir, BackoffBase: time.Second, BackoffMax: 4 * time.Second, HeartbeatInterval: time.Second}
+	cfg := agent.Config{NodeName: testNode, DataDir: dir, BackoffBase: time.Second, BackoffMax: 4 * time.Second, HeartbeatInterval: time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -46,7 +47,7 @@ func startTestAgent(t *testing.T, client kubernetes.Interface, dir string, mod f
 	if os.Getenv("SKIFF_TEST_LOG") == "1" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, err := New(cfg, client, log)
+	a, err := agent.New(cfg, client, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,20 +78,9 @@ func startTestAgent(t *testing.T, client kubernetes.Interface, dir string, mod f
 // so that no test leaves a process behind.
 func killLeftovers(t *testing.T, dir string) {
 	t.Cleanup(func() {
-		files, _ := filepath.Glob(filepath.Join(dir, "pods", "*", "state.json"))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			var st podState
-			if json.Unmarshal(b, &st) != nil {
-				continue
-			}
-			for _, cs := range st.Containers {
-				if r := cs.Run; r != nil && r.PID > 0 && runtime.Alive(r.PID, r.Ticks) {
-					syscall.Kill(-r.PID, syscall.SIGKILL)
-				}
+		for _, p := range agent.RecordedProcesses(dir) {
+			if pid := int(p[0]); runtime.Alive(pid, p[1]) {
+				syscall.Kill(-pid, syscall.SIGKILL)
 			}
 		}
 	})
@@ -103,7 +93,7 @@ type env struct {
 	agent  *runningAgent
 }
 
-func setup(t *testing.T, mod func(*Config)) *env {
+func setup(t *testing.T, mod func(*agent.Config)) *env {
 	t.Helper()
 	srv := testserver.Start(t, testserver.Options{})
 	dir := t.TempDir()
@@ -269,7 +259,7 @@ func TestNodeRegistration(t *testing.T) {
 	if node.Status.Capacity.Cpu().Value() < 1 || node.Status.Capacity.Memory().Value() <= 0 || node.Status.Capacity.Pods().Value() != 110 {
 		t.Errorf("capacity = %v", node.Status.Capacity)
 	}
-	if node.Status.NodeInfo.KubeletVersion != KubeletVersion || node.Status.NodeInfo.ContainerRuntimeVersion != RuntimeVersion || node.Status.NodeInfo.KernelVersion == "" {
+	if node.Status.NodeInfo.KubeletVersion != agent.KubeletVersion || node.Status.NodeInfo.ContainerRuntimeVersion != agent.RuntimeVersion || node.Status.NodeInfo.KernelVersion == "" {
 		t.Errorf("nodeInfo = %+v", node.Status.NodeInfo)
 	}
 	var ready bool
@@ -496,13 +486,9 @@ func TestCrashLoopBackOff(t *testing.T) {
 		t.Errorf("previous log = %d %q", code, out)
 	}
 	// Backoff grows: 1s, 2s, 4s (the test's base and max).
-	w := e.agent.a.worker(got.UID)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		w.mu.Lock()
-		d := w.st.Containers["main"].BackoffDelay
-		w.mu.Unlock()
-		if d == 4*time.Second {
+		if e.agent.a.BackoffDelay(got.UID, "main") == 4*time.Second {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -549,7 +535,7 @@ func TestLivenessProbeRestarts(t *testing.T) {
 }
 
 func TestNoCommandAndImageAlias(t *testing.T) {
-	e := setup(t, func(c *Config) { c.ImageAliases = map[string]string{"example/web": mustExe()} })
+	e := setup(t, func(c *agent.Config) { c.ImageAliases = map[string]string{"example/web": mustExe()} })
 	p := workloadPod(t, "nocmd", "sleep")
 	p.Spec.Containers[0].Command = nil
 	p.Spec.Containers[0].Image = "nginx:1.27"
@@ -626,13 +612,8 @@ func TestAgentRestartKeepsProcesses(t *testing.T) {
 	// The new agent adopts the process: same pid, still Ready, no restart.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if w := e.agent.a.worker(got.UID); w != nil {
-			w.mu.Lock()
-			adopted := w.adopted
-			w.mu.Unlock()
-			if adopted {
-				break
-			}
+		if e.agent.a.Adopted(got.UID) {
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -662,7 +643,7 @@ func TestAgentRestartKeepsProcesses(t *testing.T) {
 }
 
 func TestStopPodsOnExit(t *testing.T) {
-	e := setup(t, func(c *Config) { c.StopPodsOnExit = true })
+	e := setup(t, func(c *agent.Config) { c.StopPodsOnExit = true })
 	e.create(t, workloadPod(t, "ephemeral", "sleep"))
 	got := e.waitPod(t, "ephemeral", "Ready", isReady)
 	pid := pidOf(t, got.Status.ContainerStatuses[0])

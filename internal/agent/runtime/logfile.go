@@ -101,7 +101,8 @@ type LogLine struct {
 	Text []byte
 }
 
-// ParseLogLine parses one line of a log file (without its newline).
+// ParseLogLine parses one line of a log file (without its newline). The
+// returned Text shares memory with b.
 func ParseLogLine(b []byte) (LogLine, error) {
 	var l LogLine
 	ts, rest, ok := bytes.Cut(b, []byte{' '})
