@@ -41,6 +41,11 @@ func runServer(args []string) error {
 	nodeName := fs.String("node-name", "", "name of this node (default: the hostname)")
 	disableAgent := fs.Bool("disable-agent", false, "run the control plane only, without the local node agent")
 	stopPods := fs.Bool("stop-pods-on-exit", false, "stop every pod of the local node when the server exits (default: pods keep running)")
+	defaultDNSPort := 10053 // unprivileged: pods query it explicitly
+	if os.Geteuid() == 0 {
+		defaultDNSPort = 53
+	}
+	dnsPort := fs.Int("cluster-dns-port", defaultDNSPort, "port of the cluster DNS on the kube-dns Service address (0 disables cluster DNS)")
 	aliases := imageAliases{}
 	fs.Var(aliases, "image-alias", "NAME=PATH: run PATH for containers of image NAME that have no command (repeatable)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -72,7 +77,7 @@ func runServer(args []string) error {
 	cp, err := controlplane.New(controlplane.Config{
 		DataDir: *dataDir, BindAddress: *bind, Port: *port,
 		EtcdServers: servers, NodeName: *nodeName, Logger: log, ServiceCIDR: cidr,
-		DisableAgent: *disableAgent, StopPodsOnExit: *stopPods, ImageAliases: aliases,
+		DisableAgent: *disableAgent, StopPodsOnExit: *stopPods, ImageAliases: aliases, DNSPort: *dnsPort,
 	})
 	if err != nil {
 		return err

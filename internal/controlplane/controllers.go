@@ -47,6 +47,7 @@ func controllerStarters() map[string]starter {
 		"endpoints":              startEndpoints,
 		"endpointslice":          startEndpointSlice,
 		"endpointslicemirroring": startEndpointSliceMirroring,
+		"dns":                    startDNS,
 	}
 }
 
@@ -70,7 +71,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		DataDir:        c.cfg.DataDir,
 		ImageAliases:   c.cfg.ImageAliases,
 		StopPodsOnExit: c.cfg.StopPodsOnExit,
-		DNSAddr:        c.cfg.DNSAddr,
+		DNSAddr:        c.dnsAddr,
 	}
 	var runs []func(ctx context.Context) error
 	var names []string
@@ -78,7 +79,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		if c.cfg.ControllersSet && !slices.Contains(c.cfg.Controllers, name) {
 			continue
 		}
-		if name == "agent" && c.cfg.DisableAgent {
+		if name == "agent" && c.cfg.DisableAgent || name == "dns" && c.dnsAddr == "" {
 			continue
 		}
 		own := *cc

@@ -49,8 +49,9 @@ type Config struct {
 	// StopPodsOnExit stops every pod when the server exits (by default
 	// pods keep running, as they do when a kubelet restarts).
 	StopPodsOnExit bool
-	// DNSAddr is where cluster DNS listens ("" = not started).
-	DNSAddr string
+	// DNSPort is the port cluster DNS listens on, on the kube-dns
+	// Service's ClusterIP (0: no cluster DNS).
+	DNSPort int
 	// ServiceCIDR is where ClusterIPs come from (zero: the registry's
 	// default, on loopback).
 	ServiceCIDR netip.Prefix
@@ -68,6 +69,10 @@ type ControlPlane struct {
 
 	mu  sync.Mutex
 	url string // set once serving
+
+	// dnsAddr is where cluster DNS listens ("" = none), set before the
+	// controllers start.
+	dnsAddr string
 }
 
 // New checks cfg and returns a ControlPlane ready to Run.
@@ -201,6 +206,20 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	if err := reg.EnsureKubernetesService(ctx, host, ln.Addr().(*net.TCPAddr).Port); err != nil {
 		return err
 	}
+	if c.cfg.DNSPort > 0 {
+		ip := reg.DNSServiceIP()
+		port, err := freeDNSPort(ip, c.cfg.DNSPort)
+		if err != nil {
+			return fmt.Errorf("cluster DNS: %w", err)
+		}
+		if port != c.cfg.DNSPort {
+			c.log.Warn("cluster DNS port taken (another skiff server on this machine?); using another", "wanted", c.cfg.DNSPort, "port", port)
+		}
+		if err := reg.EnsureDNSService(ctx, ip, port); err != nil {
+			return err
+		}
+		c.dnsAddr = net.JoinHostPort(ip, strconv.Itoa(port))
+	}
 	if err := pki.WriteFileAtomic(KubeconfigPath(c.cfg.DataDir), kubeconfig, 0o600); err != nil {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}
@@ -306,4 +325,28 @@ func openapiResources(reg *registry.Registry) []openapi.Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// freeDNSPort returns port if both UDP and TCP are free on ip, else a port
+// free for both, so that two servers on one machine never collide.
+func freeDNSPort(ip string, port int) (int, error) {
+	for attempt := 0; attempt < 20; attempt++ {
+		tl, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err != nil {
+			port = 0
+			tl, err = net.Listen("tcp", net.JoinHostPort(ip, "0"))
+			if err != nil {
+				return 0, err
+			}
+		}
+		got := tl.Addr().(*net.TCPAddr).Port
+		ul, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(got)))
+		tl.Close()
+		if err == nil {
+			ul.Close()
+			return got, nil
+		}
+		port = 0
+	}
+	return 0, errors.New("no port free for both UDP and TCP")
 }

@@ -1,9 +1,3 @@
-//go:build skiffdnswiring
-
-// This file waits for controllerContext.DNSAddr (the listen address of
-// the cluster DNS, from configuration) and for "dns" in
-// controllerStarters; build with -tags skiffdnswiring once both exist.
-
 package controlplane
 
 import (

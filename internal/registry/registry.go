@@ -142,44 +142,63 @@ func (r *Registry) EnsureSystemNamespaces(ctx context.Context) error {
 // address of the service CIDR, port 443) and its Endpoints pointing at the
 // API server at host:port, as kube-apiserver does on every start.
 func (r *Registry) EnsureKubernetesService(ctx context.Context, host string, port int) error {
+	return r.ensureSystemService(ctx, metav1.NamespaceDefault, "kubernetes", r.serviceIPs.nth(0).String(),
+		map[string]string{"component": "apiserver", "provider": "kubernetes"},
+		[]corev1.ServicePort{{Name: "https", Protocol: corev1.ProtocolTCP, Port: 443, TargetPort: intstr.FromInt32(int32(port))}},
+		host, []corev1.EndpointPort{{Name: "https", Port: int32(port), Protocol: corev1.ProtocolTCP}})
+}
+
+// DNSServiceIP is the kube-dns Service's address: the tenth of the service
+// CIDR, where clusters conventionally place it.
+func (r *Registry) DNSServiceIP() string { return r.serviceIPs.nth(9).String() }
+
+// EnsureDNSService keeps the kube-system/kube-dns Service on ip, with
+// Endpoints at ip and port (where skiff's DNS listens).
+func (r *Registry) EnsureDNSService(ctx context.Context, ip string, port int) error {
+	target := intstr.FromInt32(int32(port))
+	return r.ensureSystemService(ctx, metav1.NamespaceSystem, "kube-dns", ip,
+		map[string]string{"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS", "kubernetes.io/cluster-service": "true"},
+		[]corev1.ServicePort{
+			{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53, TargetPort: target},
+			{Name: "dns-tcp", Protocol: corev1.ProtocolTCP, Port: 53, TargetPort: target},
+		},
+		ip, []corev1.EndpointPort{{Name: "dns", Port: int32(port), Protocol: corev1.ProtocolUDP}, {Name: "dns-tcp", Port: int32(port), Protocol: corev1.ProtocolTCP}})
+}
+
+// ensureSystemService creates or updates a selector-less Service of the
+// control plane at clusterIP, and its Endpoints at host with ports.
+func (r *Registry) ensureSystemService(ctx context.Context, ns, name, clusterIP string, labels map[string]string, ports []corev1.ServicePort, host string, epPorts []corev1.EndpointPort) error {
 	svcs := r.stores[corev1.SchemeGroupVersion.WithResource("services")]
 	eps := r.stores[corev1.SchemeGroupVersion.WithResource("endpoints")]
-	first := r.serviceIPs.nth(0).String()
-	want := corev1.ServicePort{Name: "https", Protocol: corev1.ProtocolTCP, Port: 443, TargetPort: intstr.FromInt32(int32(port))}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
-			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: first, Ports: []corev1.ServicePort{want},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: clusterIP, Ports: ports,
 			SessionAffinity: corev1.ServiceAffinityNone},
 	}
-	_, err := svcs.Get(ctx, metav1.NamespaceDefault, "kubernetes")
+	_, err := svcs.Get(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		_, err = svcs.Create(ctx, svc, CreateOptions{FieldManager: "kube-apiserver"})
 	} else if err == nil {
-
-		_, _, err = svcs.Update(ctx, metav1.NamespaceDefault, "kubernetes", func(cur runtime.Object) (runtime.Object, error) {
+		_, _, err = svcs.Update(ctx, ns, name, func(cur runtime.Object) (runtime.Object, error) {
 			s := cur.(*corev1.Service)
-			s.Spec.Ports = []corev1.ServicePort{want}
+			s.Spec.Ports = ports
 			s.ResourceVersion = ""
 			return s, nil
 		}, UpdateOptions{FieldManager: "kube-apiserver"})
 	}
 	if err != nil {
-		return fmt.Errorf("kubernetes service: %w", err)
+		return fmt.Errorf("%s service: %w", name, err)
 	}
 	ep := &corev1.Endpoints{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
 			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
-		Subsets: []corev1.EndpointSubset{{
-			Addresses: []corev1.EndpointAddress{{IP: host}},
-			Ports:     []corev1.EndpointPort{{Name: "https", Port: int32(port), Protocol: corev1.ProtocolTCP}},
-		}},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: host}}, Ports: epPorts}},
 	}
-	_, _, err = eps.Update(ctx, metav1.NamespaceDefault, "kubernetes", func(cur runtime.Object) (runtime.Object, error) {
+	_, _, err = eps.Update(ctx, ns, name, func(cur runtime.Object) (runtime.Object, error) {
 		return ep.DeepCopy(), nil
 	}, UpdateOptions{FieldManager: "kube-apiserver", CreateIfMissing: true})
 	if err != nil {
-		return fmt.Errorf("kubernetes endpoints: %w", err)
+		return fmt.Errorf("%s endpoints: %w", name, err)
 	}
 	return nil
 }
