@@ -167,10 +167,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	svc, err := c.svcLister.Services(ns).Get(name)
-	if apierrors.IsNotFound(err) || (err == nil && svc.Spec.Selector == nil) {
+	if apierrors.IsNotFound(err) || (err == nil && (svc.Spec.Selector == nil || svc.Spec.Type == corev1.ServiceTypeExternalName)) {
 		// The garbage collector would delete the slices of a deleted
 		// service too; a service that lost its selector keeps nothing of
-		// ours either (hand-made Endpoints are mirrored instead).
+		// ours either (hand-made Endpoints are mirrored instead), nor does
+		// an ExternalName service (as upstream, kubernetes#105986).
 		if len(existing) == 0 {
 			c.tracker.forget(key)
 			return nil

@@ -5,12 +5,12 @@
 //
 // # Controller (managed-by endpointslice-controller.k8s.io)
 //
-// For every Service with a selector it keeps EndpointSlices named
-// "<service>-<random>" (generateName), labelled kubernetes.io/service-name
-// and endpointslice.kubernetes.io/managed-by, owned by the Service, each
-// with at most 100 endpoints of one address type (IPv4) and one port set
-// (named targetPorts are resolved per pod, so pods resolving them
-// differently land in different slices). Each endpoint has its pod's
+// For every Service with a selector (ExternalName ones excepted) it keeps
+// EndpointSlices named "<service>-<random>" (generateName), labelled
+// kubernetes.io/service-name and endpointslice.kubernetes.io/managed-by,
+// owned by the Service, each with at most 100 endpoints of one address
+// type (IPv4) and one port set (named targetPorts are resolved per pod, so
+// pods resolving them differently land in different slices). Each endpoint has its pod's
 // address, conditions ready/serving/terminating (terminating pods stay, not
 // ready unless publishNotReadyAddresses), nodeName, hostname (when the
 // pod's subdomain is the service) and a targetRef. A service without
