@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -204,5 +205,22 @@ func TestWithoutSelf(t *testing.T) {
 	got = withoutSelf([]string{"127.0.0.1:53", "10.0.0.1:53"}, mustAddrPort("0.0.0.0:53"))
 	if !slices.Equal(got, []string{"10.0.0.1:53"}) {
 		t.Errorf("unspecified: got %v", got)
+	}
+}
+
+func TestResolvConfUpstreams(t *testing.T) {
+	p := t.TempDir() + "/resolv.conf"
+	if err := os.WriteFile(p, []byte("search default.svc.cluster.local\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions ndots:5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := resolvConfUpstreams(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"127.0.0.53:53", "10.0.0.2:53"}) {
+		t.Errorf("got %v", got)
+	}
+	if _, err := resolvConfUpstreams(p + ".missing"); err == nil {
+		t.Error("no error for a missing file")
 	}
 }
