@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/informers"
@@ -28,6 +30,9 @@ type controllerContext struct {
 	ImageAliases   map[string]string
 	StopPodsOnExit bool
 	DNSAddr        string
+	// SetPodSubresources hands the API server the handler of pods/log,
+	// exec, attach and portforward (the local node agent's).
+	SetPodSubresources func(http.Handler)
 }
 
 // starter builds a controller and returns the function that runs it until
@@ -48,6 +53,7 @@ func controllerStarters() map[string]starter {
 		"endpointslice":          startEndpointSlice,
 		"endpointslicemirroring": startEndpointSliceMirroring,
 		"dns":                    startDNS,
+		"agent":                  startAgent,
 	}
 }
 
@@ -72,6 +78,8 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		ImageAliases:   c.cfg.ImageAliases,
 		StopPodsOnExit: c.cfg.StopPodsOnExit,
 		DNSAddr:        c.dnsAddr,
+
+		SetPodSubresources: c.podSubresources.set,
 	}
 	var runs []func(ctx context.Context) error
 	var names []string
@@ -106,4 +114,22 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		wg.Wait()
 		cc.Informers.Shutdown()
 	}, nil
+}
+
+// handlerSlot is an http.Handler whose target is set later (the node agent
+// starts after the API server); until then it answers 503.
+type handlerSlot struct {
+	h atomic.Pointer[http.Handler]
+}
+
+func (s *handlerSlot) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *handlerSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := s.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no node agent serves pod logs, exec or port-forward on this server","reason":"ServiceUnavailable","code":503}` + "\n"))
 }

@@ -70,6 +70,9 @@ type ControlPlane struct {
 	mu  sync.Mutex
 	url string // set once serving
 
+	// podSubresources forwards pods/log etc. to the node agent.
+	podSubresources handlerSlot
+
 	// dnsAddr is where cluster DNS listens ("" = none), set before the
 	// controllers start.
 	dnsAddr string
@@ -171,8 +174,9 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 			bundle.AdminAuth: {Name: "admin", Groups: []string{"system:masters", "system:authenticated"}},
 			joinToken:        {Name: "system:node-bootstrap", Groups: []string{"system:nodes", "system:authenticated"}},
 		}),
-		Logger:  c.log.With("component", "apiserver"),
-		Version: buildinfo.Info(),
+		Logger:          c.log.With("component", "apiserver"),
+		Version:         buildinfo.Info(),
+		PodSubresources: &c.podSubresources,
 	})
 	if err != nil {
 		return err

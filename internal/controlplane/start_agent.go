@@ -21,5 +21,8 @@ func startAgent(ctx context.Context, cc *controllerContext) (func(context.Contex
 	if err != nil {
 		return nil, err
 	}
+	if cc.SetPodSubresources != nil {
+		cc.SetPodSubresources(a.PodSubresources())
+	}
 	return a.Run, nil
 }
