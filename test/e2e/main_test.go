@@ -22,7 +22,12 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if w := os.Getenv(workloadEnv); w != "" {
+		// This process is a pod's container: see workload_test.go.
+		os.Exit(runWorkload(w))
+	}
 	flag.Parse()
+
 	if testing.Short() {
 		fmt.Println("e2e: skipped in -short mode")
 		os.Exit(0)
@@ -62,7 +67,8 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	}
 	kc := filepath.Join(dataDir, "kubeconfig")
 	os.Remove(kc)
-	args := append([]string{"server", "--data-dir", dataDir, "--port", "0", "--log-level", "warn"}, extra...)
+	// Pods stop with the server: the suite leaves no process behind.
+	args := append([]string{"server", "--data-dir", dataDir, "--port", "0", "--log-level", "warn", "--stop-pods-on-exit"}, extra...)
 	cmd := exec.Command(binary, args...)
 	log := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
