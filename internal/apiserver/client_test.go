@@ -301,7 +301,35 @@ func testMetadata(t *testing.T, srv *testserver.Server) {
 	if !found {
 		t.Fatalf("metadata list lacks kube-system: %d items", len(l.Items))
 	}
+	// Bookmarks reach a metadata watch as PartialObjectMetadata too.
+	w, err := mc.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Watch(ctx(t), metav1.ListOptions{
+		ResourceVersion: l.ResourceVersion, AllowWatchBookmarks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("metadata watch ended")
+			}
+			if ev.Type == watch.Error {
+				t.Fatalf("metadata watch error: %+v", ev.Object)
+			}
+			if ev.Type == watch.Bookmark {
+				if _, ok := ev.Object.(*metav1.PartialObjectMetadata); !ok {
+					t.Fatalf("bookmark object %T", ev.Object)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no bookmark within 15s")
+		}
+	}
 }
+
 
 func testUnauthenticated(t *testing.T, srv *testserver.Server) {
 	cfg := rest.AnonymousClientConfig(srv.Config)

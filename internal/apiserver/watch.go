@@ -83,18 +83,20 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			obj := ev.Object
-			if ev.Type != watch.Error && ev.Type != watch.Bookmark {
-				switch out.kind {
-				case outputTable:
-					t, err := h.s.table(h.store, []runtime.Object{obj}, metav1.ListMeta{}, includeObject, true)
-					if err != nil {
-						return
-					}
-					obj = t
-				case outputMetadata:
-					obj = partialMetadata(obj)
+			switch {
+			case ev.Type == watch.Error:
+			case out.kind == outputMetadata:
+				// Bookmarks too: a metadata informer decodes every event
+				// as PartialObjectMetadata.
+				obj = partialMetadata(obj)
+			case out.kind == outputTable && ev.Type != watch.Bookmark:
+				t, err := h.s.table(h.store, []runtime.Object{obj}, metav1.ListMeta{}, includeObject, true)
+				if err != nil {
+					return
 				}
+				obj = t
 			}
+
 			objBuf.Reset()
 			if err := objEnc.Encode(obj, &objBuf); err != nil {
 				h.s.log.Error("encode watch event", "err", err)
