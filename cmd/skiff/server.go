@@ -46,6 +46,7 @@ func runServer(args []string) error {
 		defaultDNSPort = 53
 	}
 	dnsPort := fs.Int("cluster-dns-port", defaultDNSPort, "port of the cluster DNS on the kube-dns Service address (0 disables cluster DNS)")
+	controllers := fs.String("controllers", "*", `controllers to run: "*" for all, "name" to add one, "-name" to remove one (comma-separated, as kube-controller-manager's --controllers); the node agent and DNS count as controllers "agent" and "dns"`)
 	aliases := imageAliases{}
 	fs.Var(aliases, "image-alias", "NAME=PATH: run PATH for containers of image NAME that have no command (repeatable)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -68,6 +69,10 @@ func runServer(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--service-cidr: %w", err)
 	}
+	selected, err := controlplane.SelectControllers(strings.Split(*controllers, ","))
+	if err != nil {
+		return fmt.Errorf("--controllers: %w", err)
+	}
 	var servers []string
 	for _, s := range strings.Split(*etcdServers, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -78,6 +83,7 @@ func runServer(args []string) error {
 		DataDir: *dataDir, BindAddress: *bind, Port: *port,
 		EtcdServers: servers, NodeName: *nodeName, Logger: log, ServiceCIDR: cidr,
 		DisableAgent: *disableAgent, StopPodsOnExit: *stopPods, ImageAliases: aliases, DNSPort: *dnsPort,
+		Controllers: selected, ControllersSet: true,
 	})
 	if err != nil {
 		return err

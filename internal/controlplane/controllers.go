@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,4 +134,38 @@ func (s *handlerSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no node agent serves pod logs, exec or port-forward on this server","reason":"ServiceUnavailable","code":503}` + "\n"))
+}
+
+// SelectControllers resolves a --controllers list as kube-controller-manager
+// does: "*" is every controller, "name" adds one, "-name" removes one.
+// It returns the names to run, sorted.
+func SelectControllers(spec []string) ([]string, error) {
+	all := controllerStarters()
+	on := map[string]bool{}
+	for _, item := range spec {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "":
+		case item == "*":
+			for name := range all {
+				on[name] = true
+			}
+		case strings.HasPrefix(item, "-"):
+			if _, ok := all[item[1:]]; !ok {
+				return nil, fmt.Errorf("unknown controller %q", item[1:])
+			}
+			delete(on, item[1:])
+		default:
+			if _, ok := all[item]; !ok {
+				return nil, fmt.Errorf("unknown controller %q", item)
+			}
+			on[item] = true
+		}
+	}
+	names := make([]string, 0, len(on))
+	for name := range on {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
 }
