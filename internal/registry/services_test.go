@@ -19,7 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/internal/validation"
 )
 
-func newRegistry(t *testing.T, cidr string) *registry.Registry {
+func newRegistry(t testing.TB, cidr string) *registry.Registry {
 	t.Helper()
 	scheme, err := registry.NewScheme()
 	if err != nil {
