@@ -330,7 +330,6 @@ func testMetadata(t *testing.T, srv *testserver.Server) {
 	}
 }
 
-
 func testUnauthenticated(t *testing.T, srv *testserver.Server) {
 	cfg := rest.AnonymousClientConfig(srv.Config)
 	cs := kubernetes.NewForConfigOrDie(cfg)
