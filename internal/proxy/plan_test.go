@@ -148,7 +148,7 @@ func TestPlanService(t *testing.T) {
 			s.Spec.Ports[0].NodePort = 30080
 		}), ready,
 			map[listenKey]targetKey{
-				{corev1.ProtocolTCP, ap("127.96.0.5:80")}:    httpTK,
+				{corev1.ProtocolTCP, ap("127.96.0.5:80")}:   httpTK,
 				{corev1.ProtocolTCP, ap("127.0.0.1:30080")}: {Port: "http", Proto: corev1.ProtocolTCP, External: true},
 			},
 			map[targetKey]target{httpTK: {Endpoints: twoEps}, {Port: "http", Proto: corev1.ProtocolTCP, External: true}: {Endpoints: twoEps}}},
@@ -158,7 +158,7 @@ func TestPlanService(t *testing.T) {
 			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		}), ready,
 			map[listenKey]targetKey{
-				{corev1.ProtocolTCP, ap("127.96.0.5:80")}:    httpTK,
+				{corev1.ProtocolTCP, ap("127.96.0.5:80")}:   httpTK,
 				{corev1.ProtocolTCP, ap("127.0.0.1:30080")}: {Port: "http", Proto: corev1.ProtocolTCP, External: true},
 			},
 			map[targetKey]target{httpTK: {Endpoints: twoEps}, {Port: "http", Proto: corev1.ProtocolTCP, External: true}: {Endpoints: []netip.AddrPort{ap("127.70.0.1:8080")}}}},
