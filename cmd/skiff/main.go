@@ -11,11 +11,12 @@ import (
 const usage = `skiff — the Kubernetes workload model in one binary
 
 Usage:
-  skiff server [flags]     run the control plane (API server, etcd, controllers)
+  skiff server [flags]     run the control plane (API server, etcd, controllers) and a node agent
+  skiff agent [flags]      join this machine to a server as a node
   skiff kubectl ARGS...    run kubectl against the local server
   skiff version            print versions
 
-Run 'skiff server -h' for the server's flags.
+Run 'skiff server -h' or 'skiff agent -h' for their flags.
 `
 
 func main() {
@@ -27,6 +28,8 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		err = runServer(os.Args[2:])
+	case "agent":
+		err = runAgent(os.Args[2:])
 	case "kubectl":
 		runKubectl(os.Args[2:])
 		return
