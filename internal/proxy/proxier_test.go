@@ -157,3 +157,22 @@ func TestIncrementalUpdates(t *testing.T) {
 		t.Fatalf("a after b was deleted: %q, %v", s, err)
 	}
 }
+
+// TestListenRetried: an address held by someone else is taken once freed.
+func TestListenRetried(t *testing.T) {
+	rec := &logRecorder{}
+	client, _ := runFake(t, slog.New(rec))
+	backend := httpBackend(t, randomIP(71).String()+":0", "late")
+	vip := randomIP(99)
+	squatter, err := net.Listen("tcp", vip.String()+":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeService(t, client, "late", vip, 80, backend)
+	waitFor(t, "a bind failure", func() bool { return rec.count("cannot listen") > 0 })
+	squatter.Close()
+	waitFor(t, "the service after its address was freed", func() bool { s, err := get(vip.String() + ":80"); return err == nil && s == "late" })
+	if n := rec.count("cannot listen"); n != 1 {
+		t.Errorf("warned %d times about one listener, want once", n)
+	}
+}
