@@ -108,7 +108,10 @@ func New(cfg Config, f informers.SharedInformerFactory, logger *slog.Logger) (*P
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](retryBase, retryMax),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "proxy"}),
-		dialer:  net.Dialer{Timeout: cfg.DialTimeout},
+		// No TCP keep-alive on either leg: it costs four setsockopt calls
+		// per socket, and the peers' own keep-alives already cover the
+		// connection end to end on one machine.
+		dialer:  net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: -1},
 		udpBufs: sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }},
 		state:   map[string]*serviceState{},
 		failing: map[listenKey]bool{},
@@ -314,11 +317,12 @@ func (p *Proxier) teardown(key string) {
 func (p *Proxier) listen(lk listenKey, b *balancer) (listener, error) {
 	switch lk.Proto {
 	case corev1.ProtocolTCP:
-		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(lk.Addr))
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err := lc.Listen(p.runCtx, "tcp", lk.Addr.String())
 		if err != nil {
 			return nil, err
 		}
-		l := &tcpListener{key: lk, ln: ln}
+		l := &tcpListener{key: lk, ln: ln.(*net.TCPListener)}
 		l.setTarget(b)
 		p.wg.Go(func() { p.serveTCP(l) })
 		return l, nil
