@@ -40,7 +40,9 @@ func isMemberOf(set *appsv1.StatefulSet, pod *corev1.Pod) bool {
 	return parent == set.Name
 }
 
-func podName(set *appsv1.StatefulSet, ordinal int) string { return fmt.Sprintf("%s-%d", set.Name, ordinal) }
+func podName(set *appsv1.StatefulSet, ordinal int) string {
+	return fmt.Sprintf("%s-%d", set.Name, ordinal)
+}
 
 // claimName is "<claim template>-<set>-<ordinal>".
 func claimName(set *appsv1.StatefulSet, claim *corev1.PersistentVolumeClaim, ordinal int) string {
@@ -182,10 +184,12 @@ func newVersionedPod(currentSet, updateSet *appsv1.StatefulSet, currentRevision,
 
 func podRevision(pod *corev1.Pod) string { return pod.Labels[appsv1.StatefulSetRevisionLabel] }
 
-func isCreated(p *corev1.Pod) bool         { return p.Status.Phase != "" }
-func isTerminating(p *corev1.Pod) bool     { return p.DeletionTimestamp != nil }
-func isRunningAndReady(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning && podcontrol.IsReady(p) }
-func isHealthy(p *corev1.Pod) bool         { return isRunningAndReady(p) && !isTerminating(p) }
+func isCreated(p *corev1.Pod) bool     { return p.Status.Phase != "" }
+func isTerminating(p *corev1.Pod) bool { return p.DeletionTimestamp != nil }
+func isRunningAndReady(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodRunning && podcontrol.IsReady(p)
+}
+func isHealthy(p *corev1.Pod) bool { return isRunningAndReady(p) && !isTerminating(p) }
 
 // retentionPolicy is the set's claim retention policy, Retain/Retain
 // when unset.

@@ -16,15 +16,15 @@ import (
 
 // plan is one pass over a StatefulSet's pods.
 type plan struct {
-	c                       *Controller
-	set                     *appsv1.StatefulSet
-	currentSet, updateSet   *appsv1.StatefulSet
-	currentRev, updateRev   *appsv1.ControllerRevision
-	replicas                []*corev1.Pod // index = ordinal - start
-	condemned               []*corev1.Pod // ordinals outside the range, descending
-	firstUnhealthy          *corev1.Pod
-	monotonic               bool
-	status                  appsv1.StatefulSetStatus
+	c                     *Controller
+	set                   *appsv1.StatefulSet
+	currentSet, updateSet *appsv1.StatefulSet
+	currentRev, updateRev *appsv1.ControllerRevision
+	replicas              []*corev1.Pod // index = ordinal - start
+	condemned             []*corev1.Pod // ordinals outside the range, descending
+	firstUnhealthy        *corev1.Pod
+	monotonic             bool
+	status                appsv1.StatefulSetStatus
 }
 
 // updateStatefulSet is Kubernetes' updateStatefulSet: it creates missing
