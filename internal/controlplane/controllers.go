@@ -56,6 +56,9 @@ func controllerStarters() map[string]starter {
 		"endpointslicemirroring": startEndpointSliceMirroring,
 		"dns":                    startDNS,
 		"agent":                  startAgent,
+		"proxy":                  startProxy,
+		"daemonset":              startDaemonSet,
+		"statefulset":            startStatefulSet,
 	}
 }
 
@@ -89,7 +92,8 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		if c.cfg.ControllersSet && !slices.Contains(c.cfg.Controllers, name) {
 			continue
 		}
-		if name == "agent" && c.cfg.DisableAgent || name == "dns" && c.dnsAddr == "" {
+		// The agent and the service proxy belong to the node.
+		if (name == "agent" || name == "proxy") && c.cfg.DisableAgent || name == "dns" && c.dnsAddr == "" {
 			continue
 		}
 		own := *cc

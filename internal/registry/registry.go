@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -199,6 +200,26 @@ func (r *Registry) ensureSystemService(ctx context.Context, ns, name, clusterIP 
 	}, UpdateOptions{FieldManager: "kube-apiserver", CreateIfMissing: true})
 	if err != nil {
 		return fmt.Errorf("%s endpoints: %w", name, err)
+	}
+	// The EndpointSlice too, as kube-apiserver's endpoint reconciler
+	// writes it (the Endpoints are marked not to be mirrored).
+	slices := r.stores[discoveryv1.SchemeGroupVersion.WithResource("endpointslices")]
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}
+	for _, p := range epPorts {
+		p := p
+		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: &p.Name, Port: &p.Port, Protocol: &p.Protocol})
+	}
+	_, _, err = slices.Update(ctx, ns, name, func(cur runtime.Object) (runtime.Object, error) {
+		return slice.DeepCopy(), nil
+	}, UpdateOptions{FieldManager: "kube-apiserver", CreateIfMissing: true})
+	if err != nil {
+		return fmt.Errorf("%s endpointslice: %w", name, err)
 	}
 	return nil
 }
