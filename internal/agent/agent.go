@@ -106,8 +106,18 @@ type Agent struct {
 	factory   informers.SharedInformerFactory
 	pods      cache.SharedIndexInformer
 	podLister listerscorev1.PodLister
-	events    record.EventBroadcaster
-	recorder  record.EventRecorder
+	// shared watches objects of every namespace that pods use: services
+	// (for their environment variables), configMaps and secrets (for
+	// volumes, refreshed when they change).
+	shared     informers.SharedInformerFactory
+	services   cache.SharedIndexInformer
+	svcLister  listerscorev1.ServiceLister
+	configMaps cache.SharedIndexInformer
+	cmLister   listerscorev1.ConfigMapLister
+	secrets    cache.SharedIndexInformer
+	secLister  listerscorev1.SecretLister
+	events     record.EventBroadcaster
+	recorder   record.EventRecorder
 
 	// set once by Run before any worker starts
 	ips        *podip.Allocator
@@ -143,6 +153,13 @@ func New(cfg Config, client kubernetes.Interface, logger *slog.Logger) (*Agent, 
 		}))
 	a.pods = a.factory.Core().V1().Pods().Informer()
 	a.podLister = a.factory.Core().V1().Pods().Lister()
+	a.shared = informers.NewSharedInformerFactory(client, 0)
+	a.services = a.shared.Core().V1().Services().Informer()
+	a.svcLister = a.shared.Core().V1().Services().Lister()
+	a.configMaps = a.shared.Core().V1().ConfigMaps().Informer()
+	a.cmLister = a.shared.Core().V1().ConfigMaps().Lister()
+	a.secrets = a.shared.Core().V1().Secrets().Informer()
+	a.secLister = a.shared.Core().V1().Secrets().Lister()
 	a.events = record.NewBroadcaster()
 	a.recorder = a.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
 	return a, nil
@@ -185,6 +202,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("pod handler: %w", err)
 	}
+	for _, inf := range []cache.SharedIndexInformer{a.configMaps, a.secrets} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { a.volumeSourceChanged(obj) },
+			UpdateFunc: func(_, obj any) { a.volumeSourceChanged(obj) },
+			DeleteFunc: func(obj any) { a.volumeSourceChanged(obj) },
+		}); err != nil {
+			return fmt.Errorf("volume source handler: %w", err)
+		}
+	}
+	a.shared.Start(ctx.Done())
+	defer a.shared.Shutdown()
 	a.factory.Start(ctx.Done())
 	defer a.factory.Shutdown()
 

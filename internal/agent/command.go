@@ -17,7 +17,12 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // resolve builds what runs for c: the executable, its arguments and its
 // environment, with $(VAR) expanded in command and args.
 func (w *podWorker) resolve(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (path string, args, env []string, err error) {
-	src := &envSource{pod: pod, podIP: w.st.IP, hostIP: w.a.cfg.HostIP, allocated: w.a.allocated, client: w.a.client}
+	svc, err := w.a.servicesEnv(ctx, pod)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("service environment: %w", err)
+	}
+	src := &envSource{pod: pod, podIP: w.st.IP, hostIP: w.a.cfg.HostIP, allocated: w.a.allocated, client: w.a.client,
+		base: append(w.volumeEnv(c), svc...)}
 	vars, err := src.containerEnv(ctx, c)
 	if err != nil {
 		return "", nil, nil, err

@@ -28,6 +28,9 @@ type envSource struct {
 	hostIP    string
 	allocated corev1.ResourceList // node allocatable, for limits not set
 	client    kubernetes.Interface
+	// base are variables the container gets unless its env or envFrom
+	// set them (volume locations, service links); $(VAR) sees them.
+	base []envVar
 }
 
 // envVar is one resolved variable, in order.
@@ -50,6 +53,12 @@ func (s *envSource) containerEnv(ctx context.Context, c *corev1.Container) ([]en
 			out = append(out, envVar{name, value})
 		}
 		vals[name] = value
+	}
+	baseVals := map[string]string{}
+	for _, v := range s.base {
+		if _, ok := baseVals[v.name]; !ok {
+			baseVals[v.name] = v.value
+		}
 	}
 	ns := s.pod.Namespace
 	for _, from := range c.EnvFrom {
@@ -95,7 +104,7 @@ func (s *envSource) containerEnv(ctx context.Context, c *corev1.Container) ([]en
 	}
 	for _, e := range c.Env {
 		if e.ValueFrom == nil {
-			set(e.Name, expand(e.Value, mapLookup(vals)))
+			set(e.Name, expand(e.Value, mapLookup(vals, baseVals)))
 			continue
 		}
 		v, ok, err := s.valueFrom(ctx, c, e.ValueFrom)
@@ -104,6 +113,11 @@ func (s *envSource) containerEnv(ctx context.Context, c *corev1.Container) ([]en
 		}
 		if ok {
 			set(e.Name, v)
+		}
+	}
+	for _, v := range s.base {
+		if _, ok := vals[v.name]; !ok {
+			set(v.name, v.value)
 		}
 	}
 	return out, nil

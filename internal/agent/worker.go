@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,10 +50,13 @@ type podWorker struct {
 	log  *slog.Logger
 	wake chan struct{}
 
-	// pmu guards pod and gone, which the informer handlers set.
+	// pmu guards pod, gone and volDirty, which the informer handlers
+	// set.
 	pmu  sync.Mutex
 	pod  *corev1.Pod
 	gone bool
+	// volDirty asks the next pass to refresh the volumes.
+	volDirty bool
 
 	// mu guards st (and the ctrState in it) and the fields below; run
 	// holds it while it syncs.
@@ -62,6 +66,9 @@ type podWorker struct {
 	termSent bool
 	killAt   time.Time
 	stopped  bool // processes stopped for good (terminal phase)
+	// volPaths maps the pod's volumes to their host paths once they are
+	// set up (nil before).
+	volPaths map[string]string
 	// lastEvent de-duplicates warning events per container.
 	lastEvent map[string]string
 	ctx       context.Context
@@ -84,6 +91,8 @@ func newPodWorker(a *Agent, pod *corev1.Pod, st *podState) *podWorker {
 
 func (w *podWorker) update(pod *corev1.Pod) {
 	w.pmu.Lock()
+	// Labels and annotations feed downwardAPI volumes.
+	w.volDirty = w.volDirty || w.pod == nil || !maps.Equal(w.pod.Labels, pod.Labels) || !maps.Equal(w.pod.Annotations, pod.Annotations)
 	w.pod = pod
 	w.pmu.Unlock()
 	w.poke()
@@ -221,7 +230,14 @@ func (w *podWorker) sync(ctx context.Context) (next time.Duration, done bool) {
 		w.warn(pod, "", "FailedCreatePodSandBox", err.Error())
 		return time.Second, false
 	}
-	next = w.startContainers(ctx, pod, now)
+	if err := w.ensureVolumes(ctx, pod); err != nil {
+		// Running containers go on; nothing (re)starts until the
+		// volumes are there, as with the kubelet.
+		w.warn(pod, "", "FailedMount", err.Error())
+		next = 2 * time.Second
+	} else {
+		next = w.startContainers(ctx, pod, now)
+	}
 	status := w.buildStatus(pod, false, time.Now())
 	if status.Phase == corev1.PodSucceeded || status.Phase == corev1.PodFailed {
 		w.stopForGood()

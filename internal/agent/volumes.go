@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/skiff-dev/skiff/internal/agent/volume"
+)
+
+// volumeEnvPrefix names the variables that tell a container where its
+// volumes are: SKIFF_VOLUME_<VOLUME>=<host path>.
+const volumeEnvPrefix = "SKIFF_VOLUME_"
+
+// volumeSourceChanged marks the volumes of every pod in the object's
+// namespace for a refresh, so that a ConfigMap or Secret update reaches
+// the files (and a missing one that appears lets the pod start).
+func (a *Agent) volumeSourceChanged(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	var ws []*podWorker
+	for _, w := range a.workers {
+		ws = append(ws, w)
+	}
+	a.mu.Unlock()
+	for _, w := range ws {
+		w.pmu.Lock()
+		match := w.pod != nil && w.pod.Namespace == m.GetNamespace() && len(w.pod.Spec.Volumes) > 0
+		if match {
+			w.volDirty = true
+		}
+		w.pmu.Unlock()
+		if match {
+			w.poke()
+		}
+	}
+}
+
+// volumesDir is DATA/pods/<pod>/volumes; container directories cannot
+// clash with it since their files are named <n>.log and <n>.pipe and
+// volume names cannot hold a dot.
+func (a *Agent) volumesDir(st *podState) string {
+	return filepath.Join(a.podDir(st.Namespace, st.Name, st.UID), "volumes")
+}
+
+// ensureVolumes makes or refreshes the pod's volumes when they may have
+// changed (first pass, pod update, ConfigMap or Secret change).
+func (w *podWorker) ensureVolumes(ctx context.Context, pod *corev1.Pod) error {
+	w.pmu.Lock()
+	dirty := w.volDirty
+	w.volDirty = false
+	w.pmu.Unlock()
+	if w.volPaths != nil && !dirty {
+		return nil
+	}
+	env := &envSource{pod: pod, podIP: w.st.IP, hostIP: w.a.cfg.HostIP, allocated: w.a.allocated, client: w.a.client}
+	res, err := volume.Setup(pod, w.a.volumesDir(w.st), w.a.volumeSources(ctx, env))
+	for _, msg := range res.Warnings {
+		w.warn(pod, "", "FailedMount", msg)
+	}
+	if err != nil {
+		w.pmu.Lock()
+		w.volDirty = true // try again on the next pass
+		w.pmu.Unlock()
+		return err
+	}
+	w.volPaths = res.Paths
+	return nil
+}
+
+func (a *Agent) volumeSources(ctx context.Context, env *envSource) volume.Sources {
+	return volume.Sources{
+		ConfigMap: func(ns, name string) (*corev1.ConfigMap, error) {
+			if a.configMaps.HasSynced() {
+				return a.cmLister.ConfigMaps(ns).Get(name)
+			}
+			return a.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		Secret: func(ns, name string) (*corev1.Secret, error) {
+			if a.secrets.HasSynced() {
+				return a.secLister.Secrets(ns).Get(name)
+			}
+			return a.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		PVC: func(ns, name string) (*corev1.PersistentVolumeClaim, error) {
+			return a.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		PV: func(name string) (*corev1.PersistentVolume, error) {
+			return a.client.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+		},
+		Field: env.fieldRef,
+		Resource: func(ref *corev1.ResourceFieldSelector) (string, error) {
+			if ref.ContainerName == "" {
+				return "", errors.New("resourceFieldRef in a downwardAPI volume needs a containerName")
+			}
+			return env.resourceFieldRef(nil, ref)
+		},
+	}
+}
+
+// volumeEnv tells c where its mounted volumes are.
+func (w *podWorker) volumeEnv(c *corev1.Container) []envVar {
+	var out []envVar
+	var seen []string
+	for _, m := range c.VolumeMounts {
+		p, ok := w.volPaths[m.Name]
+		if !ok || slices.Contains(seen, m.Name) {
+			continue
+		}
+		seen = append(seen, m.Name)
+		out = append(out, envVar{volumeEnvPrefix + envName(m.Name), p})
+	}
+	return out
+}
+
+// servicesEnv is the service environment of pod (see serviceEnv).
+func (a *Agent) servicesEnv(ctx context.Context, pod *corev1.Pod) ([]envVar, error) {
+	var svcs []*corev1.Service
+	if a.services.HasSynced() {
+		var err error
+		if svcs, err = a.svcLister.List(labels.Everything()); err != nil {
+			return nil, err
+		}
+	} else {
+		l, err := a.client.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			svcs = append(svcs, &l.Items[i])
+		}
+	}
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	return serviceEnv(svcs, pod.Namespace, links), nil
+}
