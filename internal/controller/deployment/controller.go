@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff-dev/skiff/internal/controller/runner"
 	"log/slog"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,8 +16,6 @@ import (
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -103,49 +101,15 @@ func New(client kubernetes.Interface, dInformer appsinformers.DeploymentInformer
 // Run waits for the caches, runs workers until ctx ends and returns after
 // every goroutine it started has ended.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
 	if c.recorder == nil {
-		b := record.NewBroadcaster(record.WithContext(ctx))
-		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-		defer b.Shutdown()
-		c.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "deployment-controller"})
+		rec, stop := runner.StartRecorder(ctx, c.client, "deployment-controller")
+		defer stop()
+		c.recorder = rec
 	}
-	c.log.Info("starting")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return nil // ctx ended first
+	loop := &runner.Loop{Name: "deployment", Queue: c.queue, Synced: c.synced, Sync: c.sync, Log: c.log,
+		MaxRetries: maxRetries,
 	}
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	c.log.Info("stopped")
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	k, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(k)
-	err := c.sync(ctx, k)
-	switch {
-	case err == nil:
-		c.queue.Forget(k)
-	case c.queue.NumRequeues(k) < maxRetries:
-		c.log.Debug("sync failed, requeued", "deployment", k, "err", err)
-		c.queue.AddRateLimited(k)
-	default:
-		c.log.Warn("dropping deployment after retries", "deployment", k, "err", err)
-		c.queue.Forget(k)
-	}
-	return true
+	return loop.Run(ctx, workers)
 }
 
 func key(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name }

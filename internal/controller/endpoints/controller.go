@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff-dev/skiff/internal/controller/runner"
 	"log/slog"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -90,42 +90,8 @@ func New(client kubernetes.Interface, services coreinformers.ServiceInformer, po
 // Run waits for the caches, runs workers until ctx ends and returns after
 // every goroutine it started has ended.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	c.log.Info("starting")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return nil // ctx ended first
-	}
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	c.log.Info("stopped")
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		// Level-based: retry with backoff; the next sync reads the world
-		// afresh.
-		if ctx.Err() == nil {
-			c.log.Debug("sync failed, requeued", "service", key, "err", err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	loop := &runner.Loop{Name: "service", Queue: c.queue, Synced: c.synced, Sync: c.sync, Log: c.log}
+	return loop.Run(ctx, workers)
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff-dev/skiff/internal/controller/runner"
 	"log/slog"
 	"maps"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -231,35 +231,6 @@ func slicePrefix(name string) string {
 
 // runQueue is the shared work loop of both controllers.
 func runQueue(ctx context.Context, log *slog.Logger, q workqueue.TypedRateLimitingInterface[string], synced []cache.InformerSynced, workers int, syncFn func(context.Context, string) error) error {
-	defer q.ShutDown()
-	log.Info("starting")
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return nil // ctx ended first
-	}
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for {
-				key, quit := q.Get()
-				if quit {
-					return
-				}
-				if err := syncFn(ctx, key); err != nil {
-					// Level-based: retry with backoff from fresh caches.
-					if ctx.Err() == nil && !errors.Is(err, errStaleCache) {
-						log.Debug("sync failed, requeued", "key", key, "err", err)
-					}
-					q.AddRateLimited(key)
-				} else {
-					q.Forget(key)
-				}
-				q.Done(key)
-			}
-		})
-	}
-	<-ctx.Done()
-	q.ShutDown()
-	wg.Wait()
-	log.Info("stopped")
-	return nil
+	loop := &runner.Loop{Name: "service", Queue: q, Synced: synced, Sync: syncFn, Log: log}
+	return loop.Run(ctx, workers)
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff-dev/skiff/internal/controller/runner"
 	"log/slog"
 	"reflect"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -17,8 +17,6 @@ import (
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -105,48 +103,13 @@ func New(client kubernetes.Interface, setInformer appsinformers.StatefulSetInfor
 // Run waits for the caches, runs workers until ctx ends and returns after
 // every goroutine it started has ended.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
 	if c.recorder == nil {
-		b := record.NewBroadcaster(record.WithContext(ctx))
-		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-		defer b.Shutdown()
-		c.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "statefulset-controller"})
+		rec, stop := runner.StartRecorder(ctx, c.client, "statefulset-controller")
+		defer stop()
+		c.recorder = rec
 	}
-	c.log.Info("starting")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return nil // ctx ended first
-	}
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	c.log.Info("stopped")
-	return nil
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		// Level-based: retry with backoff; the state is read afresh from
-		// the caches each time.
-		if ctx.Err() == nil {
-			c.log.Debug("sync failed, requeued", "statefulset", key, "err", err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	loop := &runner.Loop{Name: "statefulset", Queue: c.queue, Synced: c.synced, Sync: c.sync, Log: c.log}
+	return loop.Run(ctx, workers)
 }
 
 func setKey(set *appsv1.StatefulSet) string { return set.Namespace + "/" + set.Name }
