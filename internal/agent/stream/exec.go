@@ -39,17 +39,25 @@ type execOptions struct {
 	stdin, stdout, stderr, tty bool
 }
 
-// parseExecOptions reads command/stdin/stdout/stderr/tty. kubectl talking
-// to the API sends "true", the API server talking to a kubelet sends "1";
-// both are accepted.
+// parseExecOptions reads the query. kubectl talking to the API sends
+// PodExecOptions (stdin/stdout/stderr=true); the API server talking to a
+// kubelet sends input/output/error=1. Both spellings are accepted.
 func parseExecOptions(r *http.Request) (execOptions, error) {
 	q := r.URL.Query()
+	flag := func(names ...string) bool {
+		for _, n := range names {
+			if boolParam(q.Get(n)) {
+				return true
+			}
+		}
+		return false
+	}
 	o := execOptions{
 		command: q[corev1.ExecCommandParam],
-		stdin:   boolParam(q.Get(corev1.ExecStdinParam)),
-		stdout:  boolParam(q.Get(corev1.ExecStdoutParam)),
-		stderr:  boolParam(q.Get(corev1.ExecStderrParam)),
-		tty:     boolParam(q.Get(corev1.ExecTTYParam)),
+		stdin:   flag("stdin", corev1.ExecStdinParam),
+		stdout:  flag("stdout", corev1.ExecStdoutParam),
+		stderr:  flag("stderr", corev1.ExecStderrParam),
+		tty:     flag(corev1.ExecTTYParam),
 	}
 	if len(o.command) == 0 {
 		return o, errors.New("command is required")
@@ -75,7 +83,7 @@ func boolParam(v string) bool {
 func ServeExec(w http.ResponseWriter, r *http.Request, exec Executor) {
 	opts, err := parseExecOptions(r)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		badRequest(w, err.Error())
 		return
 	}
 	if wsstream.IsWebSocketRequest(r) {
@@ -178,4 +186,21 @@ func v1StatusWriter(w io.Writer) func(metav1.Status) error {
 		_, err := io.WriteString(w, st.Message)
 		return err
 	}
+}
+
+// badRequest answers 400 with a metav1.Status body, which client-go turns
+// into a readable error (and, for a WebSocket attempt, into the upgrade
+// failure that makes kubectl fall back to SPDY).
+func badRequest(w http.ResponseWriter, msg string) {
+	st := metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure,
+		Code:     http.StatusBadRequest,
+		Reason:   metav1.StatusReasonBadRequest,
+		Message:  msg,
+	}
+	b, _ := json.Marshal(st)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write(b)
 }

@@ -45,7 +45,7 @@ func serveExecWebSocket(w http.ResponseWriter, r *http.Request, opts execOptions
 	protocol := pickSubprotocol(r, wsExecProtocols)
 	if protocol == "" {
 		// Any non-101 answer makes kubectl fall back to SPDY.
-		http.Error(w, "unsupported websocket subprotocol; supported: "+strings.Join(wsExecProtocols, ", "), http.StatusBadRequest)
+		badRequest(w, "unsupported websocket subprotocol; supported: "+strings.Join(wsExecProtocols, ", "))
 		return
 	}
 	up := gwebsocket.Upgrader{Subprotocols: []string{protocol}}

@@ -45,6 +45,9 @@ func ServePortForward(w http.ResponseWriter, r *http.Request, dial func(ctx cont
 		return
 	}
 	defer conn.Close()
+	pf.mu.Lock()
+	pf.conn = conn
+	pf.mu.Unlock()
 	conn.SetIdleTimeout(streamIdleTimeout)
 	select {
 	case <-conn.CloseChan():
@@ -70,7 +73,7 @@ func (pf *pfServer) upgradeTunnel(w http.ResponseWriter, r *http.Request) httpst
 	protocol := pickSubprotocol(r, []string{pfconsts.WebsocketsSPDYTunnelingPortForwardV1})
 	if protocol == "" {
 		// Any non-101 answer makes kubectl fall back to plain SPDY.
-		http.Error(w, "unsupported websocket subprotocol; supported: "+pfconsts.WebsocketsSPDYTunnelingPortForwardV1, http.StatusBadRequest)
+		badRequest(w, "unsupported websocket subprotocol; supported: "+pfconsts.WebsocketsSPDYTunnelingPortForwardV1)
 		return nil
 	}
 	up := gwebsocket.Upgrader{Subprotocols: []string{protocol}}
@@ -95,6 +98,7 @@ type pfServer struct {
 
 	mu    sync.Mutex
 	pairs map[string]*pfPair
+	conn  httpstream.Connection // set once upgraded
 }
 
 // pfPair is the data and error stream of one forwarded connection.
@@ -169,8 +173,7 @@ func (pf *pfServer) expire(id string, p *pfPair) {
 
 // forward connects the pair to the pod port until either side is done.
 func (pf *pfServer) forward(p *pfPair) {
-	defer p.data.Close()
-	defer p.errs.Close()
+	defer pf.release(p)
 	conn, err := pf.dial(pf.ctx, p.port)
 	if err != nil {
 		_, _ = fmt.Fprintf(p.errs, "error forwarding port %d to pod: %v", p.port, err)
@@ -199,6 +202,19 @@ func (pf *pfServer) forward(p *pfPair) {
 	// Pod -> client; the pod closing its side ends the forwarded connection.
 	if _, err := io.Copy(p.data, conn); err != nil && !errors.Is(err, net.ErrClosed) && pf.ctx.Err() == nil {
 		_, _ = fmt.Fprintf(p.errs, "error copying from pod port %d: %v", p.port, err)
+	}
+}
+
+// release ends the pair's streams (our side) and forgets them, so a long
+// port-forward session does not accumulate finished streams.
+func (pf *pfServer) release(p *pfPair) {
+	_ = p.errs.Close()
+	_ = p.data.Close()
+	pf.mu.Lock()
+	conn := pf.conn
+	pf.mu.Unlock()
+	if conn != nil {
+		conn.RemoveStreams(p.data, p.errs)
 	}
 }
 

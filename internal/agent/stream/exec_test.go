@@ -1,0 +1,241 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+	streamhttp "k8s.io/streaming/pkg/httpstream"
+)
+
+func execURL(srv string, cmd []string, stdin, tty bool) *url.URL {
+	q := url.Values{}
+	for _, c := range cmd {
+		q.Add("command", c)
+	}
+	q.Set("stdout", "true")
+	q.Set("stderr", "true")
+	if stdin {
+		q.Set("stdin", "true")
+	}
+	if tty {
+		q.Set("tty", "true")
+	}
+	u, _ := url.Parse(srv + "/exec?" + q.Encode())
+	return u
+}
+
+type executorKind string
+
+const (
+	viaSPDY      executorKind = "spdy"
+	viaWebSocket executorKind = "websocket"
+	viaFallback  executorKind = "fallback" // websocket refused -> spdy
+)
+
+func newExecutor(t *testing.T, kind executorKind, cfg *rest.Config, u *url.URL) remotecommand.Executor {
+	t.Helper()
+	spdyExec, err := remotecommand.NewSPDYExecutor(cfg, http.MethodPost, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch kind {
+	case viaSPDY:
+		return spdyExec
+	case viaWebSocket:
+		ws, err := remotecommand.NewWebSocketExecutor(cfg, http.MethodGet, u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	default:
+		// A subprotocol the server does not speak gets a non-101 answer,
+		// which must make kubectl's fallback executor switch to SPDY.
+		ws, err := remotecommand.NewWebSocketExecutorForProtocols(cfg, http.MethodGet, u.String(), "v99.channel.k8s.io")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fb, err := remotecommand.NewFallbackExecutor(ws, spdyExec, func(err error) bool {
+			return streamhttp.IsUpgradeFailure(err) || streamhttp.IsHTTPSProxyError(err)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fb
+	}
+}
+
+func TestExecRoundTrip(t *testing.T) {
+	srv, cfg := startServer(t, helperExecutor(t), nil)
+	for _, kind := range []executorKind{viaSPDY, viaWebSocket, viaFallback} {
+		t.Run(string(kind), func(t *testing.T) {
+			tests := []struct {
+				name     string
+				cmd      []string
+				stdin    string
+				wantOut  string
+				wantErr  string
+				wantCode int
+			}{
+				{name: "success", cmd: []string{"echo", "0"}, stdin: "hello\nworld\n", wantOut: "hello\nworld\n", wantErr: "stderr-line\n"},
+				{name: "exit code", cmd: []string{"echo", "3"}, stdin: "x", wantOut: "x", wantErr: "stderr-line\n", wantCode: 3},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					ex := newExecutor(t, kind, cfg, execURL(srv.URL, tc.cmd, true, false))
+					var out, errb bytes.Buffer
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{
+						Stdin: strings.NewReader(tc.stdin), Stdout: &out, Stderr: &errb,
+					})
+					checkExit(t, err, tc.wantCode)
+					if out.String() != tc.wantOut {
+						t.Errorf("stdout = %q, want %q", out.String(), tc.wantOut)
+					}
+					if errb.String() != tc.wantErr {
+						t.Errorf("stderr = %q, want %q", errb.String(), tc.wantErr)
+					}
+				})
+			}
+		})
+	}
+}
+
+func checkExit(t *testing.T, err error, want int) {
+	t.Helper()
+	if want == 0 {
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		return
+	}
+	var ce utilexec.CodeExitError
+	if !errors.As(err, &ce) {
+		t.Fatalf("stream error = %v (%T), want exec.CodeExitError", err, err)
+	}
+	if ce.Code != want {
+		t.Fatalf("exit code = %d, want %d", ce.Code, want)
+	}
+}
+
+func TestExecWithoutStdin(t *testing.T) {
+	srv, cfg := startServer(t, helperExecutor(t), nil)
+	for _, kind := range []executorKind{viaSPDY, viaWebSocket} {
+		t.Run(string(kind), func(t *testing.T) {
+			ex := newExecutor(t, kind, cfg, execURL(srv.URL, []string{"out", "a", "b"}, false, false))
+			var out, errb bytes.Buffer
+			if err := ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: &out, Stderr: &errb}); err != nil {
+				t.Fatalf("stream: %v", err)
+			}
+			if out.String() != "a b\n" {
+				t.Errorf("stdout = %q", out.String())
+			}
+		})
+	}
+}
+
+// sizeQueue hands out one size, then blocks until stopped.
+type sizeQueue struct {
+	once sync.Once
+	stop chan struct{}
+}
+
+func (q *sizeQueue) Next() *remotecommand.TerminalSize {
+	first := false
+	q.once.Do(func() { first = true })
+	if first {
+		return &remotecommand.TerminalSize{Width: 100, Height: 40}
+	}
+	<-q.stop
+	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe to poll while the executor writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestExecTTYResize(t *testing.T) {
+	srv, cfg := startServer(t, helperExecutor(t), nil)
+	for _, kind := range []executorKind{viaSPDY, viaWebSocket} {
+		t.Run(string(kind), func(t *testing.T) {
+			ex := newExecutor(t, kind, cfg, execURL(srv.URL, []string{"tty"}, true, true))
+			q := &sizeQueue{stop: make(chan struct{})}
+			defer close(q.stop)
+			var out syncBuffer
+			// stdin is sent only after the resize was seen, so the line is
+			// not read before the terminal is ready.
+			inR, inW := newPipe()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{
+					Stdin: inR, Stdout: &out, Tty: true, TerminalSizeQueue: q,
+				})
+			}()
+			waitFor(t, func() bool { return strings.Contains(out.String(), "size 100x40") }, &out)
+			if _, err := inW.Write([]byte("ping\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return strings.Contains(out.String(), "got:ping") }, &out)
+			_ = inW.Close()
+			if err := <-done; err != nil {
+				t.Fatalf("stream: %v; output %q", err, out.String())
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, out *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out; output so far %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestExecRejectsBadRequests(t *testing.T) {
+	srv, _ := startServer(t, helperExecutor(t), nil)
+	for name, query := range map[string]string{
+		"no command": "stdout=true",
+		"no streams": "command=out",
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := srv.Client().Post(srv.URL+"/exec?"+query, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("status = %d, want 400", resp.StatusCode)
+			}
+		})
+	}
+}
