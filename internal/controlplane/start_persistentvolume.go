@@ -16,7 +16,7 @@ const persistentVolumeWorkers = 2
 // <data dir>/volumes on this server's node.
 func startPersistentVolume(ctx context.Context, cc *controllerContext) (func(context.Context) error, error) {
 	core := cc.Informers.Core().V1()
-	c, err := persistentvolume.New(cc.Client, core.PersistentVolumeClaims(), core.PersistentVolumes(), cc.Informers.Storage().V1().StorageClasses(), cc.Log,
+	c, err := persistentvolume.New(cc.Client, core.PersistentVolumeClaims(), core.PersistentVolumes(), cc.Informers.Storage().V1().StorageClasses(), core.Pods(), cc.Log,
 		persistentvolume.Options{VolumesDir: filepath.Join(cc.DataDir, "volumes"), NodeName: cc.NodeName})
 	if err != nil {
 		return nil, err

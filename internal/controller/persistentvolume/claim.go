@@ -71,8 +71,17 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, claim *corev1.Persist
 			"Waiting for a volume to be created either by the external provisioner '%s' or manually by the system administrator", class.Provisioner)
 		return nil
 	case delayed:
-		// Upstream's scheduler sets selected-node when it places the
-		// first pod; skiff's default class binds immediately instead.
+		// Upstream's scheduler sets selected-node before it binds the
+		// first pod using the claim; skiff's scheduler does not look at
+		// claims, so the node of the first placed pod is taken instead.
+		if node := c.consumerNode(claim); node != "" {
+			claim = claim.DeepCopy()
+			metav1.SetMetaDataAnnotation(&claim.ObjectMeta, annSelectedNode, node)
+			if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, claim, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("select node of claim %s/%s: %w", claim.Namespace, claim.Name, err)
+			}
+			return nil // the update event syncs the claim again
+		}
 		c.recorder.Event(claim, corev1.EventTypeNormal, "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
 		return nil
 	}
@@ -126,4 +135,36 @@ func (c *Controller) setClaimPhase(ctx context.Context, claim *corev1.Persistent
 		return fmt.Errorf("set phase of claim %s/%s to %s: %w", claim.Namespace, claim.Name, phase, err)
 	}
 	return nil
+}
+
+// consumerNode returns the node of a live pod placed on a node that uses
+// claim ("" if none), the oldest first so that the choice is stable.
+func (c *Controller) consumerNode(claim *corev1.PersistentVolumeClaim) string {
+	pods, err := c.podLister.Pods(claim.Namespace).List(labels.Everything())
+	if err != nil {
+		return ""
+	}
+	var first *corev1.Pod
+	for _, pod := range pods {
+		if pod.Spec.NodeName == "" || pod.DeletionTimestamp != nil ||
+			pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || !usesClaim(pod, claim.Name) {
+			continue
+		}
+		if first == nil || pod.CreationTimestamp.Before(&first.CreationTimestamp) {
+			first = pod
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return first.Spec.NodeName
+}
+
+func usesClaim(pod *corev1.Pod, claimName string) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claimName {
+			return true
+		}
+	}
+	return false
 }

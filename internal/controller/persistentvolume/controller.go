@@ -57,6 +57,7 @@ type Controller struct {
 	claimLister corelisters.PersistentVolumeClaimLister
 	volLister   corelisters.PersistentVolumeLister
 	classLister storagelisters.StorageClassLister
+	podLister   corelisters.PodLister
 	synced      []cache.InformerSynced
 	queue       workqueue.TypedRateLimitingInterface[item]
 
@@ -66,8 +67,9 @@ type Controller struct {
 
 // New builds the controller over the given informers (started by the
 // caller, e.g. by a shared informer factory).
-func New(client kubernetes.Interface, claimInformer coreinformers.PersistentVolumeClaimInformer, volInformer coreinformers.PersistentVolumeInformer, classInformer storageinformers.StorageClassInformer, logger *slog.Logger, opts Options) (*Controller, error) {
-	if client == nil || claimInformer == nil || volInformer == nil || classInformer == nil {
+// Pods are watched for claims of WaitForFirstConsumer classes only.
+func New(client kubernetes.Interface, claimInformer coreinformers.PersistentVolumeClaimInformer, volInformer coreinformers.PersistentVolumeInformer, classInformer storageinformers.StorageClassInformer, podInformer coreinformers.PodInformer, logger *slog.Logger, opts Options) (*Controller, error) {
+	if client == nil || claimInformer == nil || volInformer == nil || classInformer == nil || podInformer == nil {
 		return nil, errors.New("persistentvolume: client and informers are required")
 	}
 	if opts.VolumesDir == "" {
@@ -88,6 +90,7 @@ func New(client kubernetes.Interface, claimInformer coreinformers.PersistentVolu
 		claimLister: claimInformer.Lister(),
 		volLister:   volInformer.Lister(),
 		classLister: classInformer.Lister(),
+		podLister:   podInformer.Lister(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
 			workqueue.TypedRateLimitingQueueConfig[item]{Name: "persistentvolume"}),
 		recorder: opts.Recorder,
@@ -117,7 +120,14 @@ func New(client kubernetes.Interface, claimInformer coreinformers.PersistentVolu
 	if err != nil {
 		return nil, fmt.Errorf("storage class informer: %w", err)
 	}
-	c.synced = []cache.InformerSynced{claimReg.HasSynced, volReg.HasSynced, classReg.HasSynced}
+	podReg, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.podEvent,
+		UpdateFunc: func(_, cur any) { c.podEvent(cur) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod informer: %w", err)
+	}
+	c.synced = []cache.InformerSynced{claimReg.HasSynced, volReg.HasSynced, classReg.HasSynced, podReg.HasSynced}
 	return c, nil
 }
 
@@ -232,6 +242,20 @@ func (c *Controller) volumeEvent(obj any) {
 	}
 	if vol.Status.Phase == corev1.VolumeAvailable {
 		c.enqueuePendingClaims()
+	}
+}
+
+// podEvent queues the claims of a pod placed on a node: a claim of a
+// WaitForFirstConsumer class waits for that.
+func (c *Controller) podEvent(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Spec.NodeName == "" {
+		return
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			c.enqueueClaim(pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+		}
 	}
 }
 

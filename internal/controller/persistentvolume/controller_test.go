@@ -192,6 +192,67 @@ func TestStorage(t *testing.T) {
 			t.Errorf("bound to %s, claim annotations %v (no bound-by-controller for a user's choice)", got.Name, claim.Annotations)
 		}
 	})
+
+	t.Run("wait for first consumer", func(t *testing.T) {
+		e.t = t
+		mode := storagev1.VolumeBindingWaitForFirstConsumer
+		class := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "wait"}, Provisioner: Provisioner, VolumeBindingMode: &mode}
+		if _, err := e.client.StorageV1().StorageClasses().Create(e.ctx, class, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.createClaim("late", ptr("wait"), "1Mi")
+		e.eventually("WaitForFirstConsumer event", func() (bool, string) {
+			events, err := e.client.CoreV1().Events("default").List(e.ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, ev := range events.Items {
+				if ev.InvolvedObject.Name == "late" && ev.Reason == "WaitForFirstConsumer" {
+					return true, ""
+				}
+			}
+			return false, "no event"
+		})
+		if claim, err := e.client.CoreV1().PersistentVolumeClaims("default").Get(e.ctx, "late", metav1.GetOptions{}); err != nil || claim.Spec.VolumeName != "" {
+			t.Fatalf("claim bound before any consumer: %v %v", claim.Spec.VolumeName, err)
+		}
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "consumer"},
+			Spec: corev1.PodSpec{
+				NodeName:   "other-node",
+				Containers: []corev1.Container{{Name: "c", Image: "busybox"}},
+				Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "late"},
+				}}},
+			},
+		}
+		if _, err := e.client.CoreV1().Pods("default").Create(e.ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		claim, vol := e.bound("late")
+		if claim.Annotations["volume.kubernetes.io/selected-node"] != "other-node" {
+			t.Errorf("selected-node = %q", claim.Annotations["volume.kubernetes.io/selected-node"])
+		}
+		if vol.Spec.NodeAffinity == nil || vol.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0].Values[0] != "other-node" {
+			t.Errorf("volume nodeAffinity = %+v", vol.Spec.NodeAffinity)
+		}
+	})
+
+	t.Run("bound claim loses its volume", func(t *testing.T) {
+		e.t = t
+		e.createClaim("orphan", ptr("keep"), "1Mi")
+		_, vol := e.bound("orphan")
+		if err := e.client.CoreV1().PersistentVolumes().Delete(e.ctx, vol.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("claim Lost", func() (bool, string) {
+			claim, err := e.client.CoreV1().PersistentVolumeClaims("default").Get(e.ctx, "orphan", metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return claim.Status.Phase == corev1.ClaimLost, "phase " + string(claim.Status.Phase)
+		})
+	})
 }
 
 // TestExistingClassKept: a user's local-path class is not overwritten and

@@ -25,7 +25,10 @@
 //     and volume mode, the class's reclaim policy and mount options, node
 //     affinity kubernetes.io/hostname = the node (the claim's
 //     volume.kubernetes.io/selected-node, else Options.NodeName).
-//     Classes with WaitForFirstConsumer wait for selected-node.
+//     Claims of WaitForFirstConsumer classes wait for selected-node;
+//     since skiff's scheduler does not set it, the controller sets it to
+//     the node of the oldest live pod placed on a node that uses the
+//     claim.
 //   - Binding writes, in upstream's order and each step idempotent:
 //     pv.spec.claimRef, pv.status.phase Bound, pvc.spec.volumeName and
 //     annotations pv.kubernetes.io/bind-completed (and

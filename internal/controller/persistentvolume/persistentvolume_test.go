@@ -54,7 +54,7 @@ func (e *env) run() (stop func()) {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(e.ctx)
 	f := informers.NewSharedInformerFactory(e.client, 0)
-	c, err := New(e.client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().PersistentVolumes(), f.Storage().V1().StorageClasses(), testLogger(),
+	c, err := New(e.client, f.Core().V1().PersistentVolumeClaims(), f.Core().V1().PersistentVolumes(), f.Storage().V1().StorageClasses(), f.Core().V1().Pods(), testLogger(),
 		Options{VolumesDir: e.volumesDir, NodeName: node})
 	if err != nil {
 		e.t.Fatal(err)
