@@ -15,6 +15,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -167,21 +168,10 @@ func start(ctx context.Context, dir string, cfg Config) (*Server, error) {
 	}
 
 	endpoints := []string{clientURL.String()}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 5 * time.Second,
-		Logger:      zlog,
-		// Keep-alives detect a dead server; in-process this only matters
-		// when Close races a long watch.
-		DialKeepAliveTime:    30 * time.Second,
-		DialKeepAliveTimeout: 10 * time.Second,
-		MaxCallSendMsgSize:   int(ec.MaxRequestBytes) + 1<<20,
-		MaxCallRecvMsgSize:   0, // unlimited: lists of many objects
-	})
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("embedetcd: connect client: %w", err)
-	}
+	// The client talks to the member in process (no socket, no gRPC
+	// framing): a write costs only etcd's own work. Other processes (etcdctl)
+	// still reach the member on its socket.
+	cli := v3client.New(e.Server)
 	return &Server{etcd: e, client: cli, endpoints: endpoints, log: zlog, closing: closing}, nil
 }
 
