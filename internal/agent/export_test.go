@@ -60,3 +60,16 @@ func RecordedProcesses(dir string) [][2]uint64 {
 	}
 	return out
 }
+
+// SeesService reports whether the agent's service cache holds a service.
+func (a *Agent) SeesService(ns, name string) bool {
+	_, err := a.svcLister.Services(ns).Get(name)
+	return err == nil
+}
+
+// SeesConfigMap reports whether the agent's ConfigMap cache holds the
+// given resourceVersion of a ConfigMap.
+func (a *Agent) SeesConfigMap(ns, name, rv string) bool {
+	cm, err := a.cmLister.ConfigMaps(ns).Get(name)
+	return err == nil && cm.ResourceVersion == rv
+}

@@ -56,6 +56,37 @@ func workload(name string) int {
 		fmt.Fprintln(os.Stderr, "to stderr")
 		code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
 		return code
+	case "files":
+		// Prints mode and content of each file in FILES (symlinks followed).
+		for _, p := range strings.Split(os.Getenv("FILES"), ",") {
+			fi, err := os.Stat(p)
+			if err != nil {
+				fmt.Printf("file %s error %v\n", p, err)
+				continue
+			}
+			b, _ := os.ReadFile(p)
+			fmt.Printf("file %s %o %q\n", p, fi.Mode().Perm(), b)
+		}
+		return 0
+	case "watch-file":
+		// Prints the content of WATCH_FILE whenever it changes.
+		last := "\x00none"
+		for {
+			b, err := os.ReadFile(os.Getenv("WATCH_FILE"))
+			if err == nil && string(b) != last {
+				last = string(b)
+				fmt.Printf("content %q\n", b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	case "write-file":
+		if err := os.WriteFile(os.Getenv("WRITE_FILE"), []byte(os.Getenv("WRITE_DATA")), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "write:", err)
+			return 1
+		}
+		fmt.Println("wrote", os.Getenv("WRITE_FILE"))
+		time.Sleep(time.Hour)
+		return 0
 	case "sleep":
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)
