@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
+	osexec "os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -237,5 +240,60 @@ func TestExecRejectsBadRequests(t *testing.T) {
 				t.Fatalf("status = %d, want 400", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestExecClientGoneCancels checks that a client going away cancels the
+// executor's context, so the agent can kill the command.
+func TestExecClientGoneCancels(t *testing.T) {
+	started, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
+	exec := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool, resize <-chan remotecommand.TerminalSize) (int, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		cancelled <- struct{}{}
+		return 0, ctx.Err()
+	}
+	srv, cfg := startServer(t, exec, nil)
+	for _, kind := range []executorKind{viaSPDY, viaWebSocket} {
+		t.Run(string(kind), func(t *testing.T) {
+			ex := newExecutor(t, kind, cfg, execURL(srv.URL, []string{"sleep"}, false, false))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
+			}()
+			wait := func(ch <-chan struct{}, what string) {
+				select {
+				case <-ch:
+				case <-time.After(20 * time.Second):
+					t.Fatalf("timed out waiting for %s", what)
+				}
+			}
+			wait(started, "executor start")
+			cancel()
+			wait(cancelled, "executor context cancellation")
+			<-done
+		})
+	}
+}
+
+func TestCmdExecutorSignalExitCode(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := CmdExecutor(func(ctx context.Context, cmd []string) (*osexec.Cmd, error) {
+		c := osexec.Command(self, cmd...)
+		c.Env = append(os.Environ(), helperEnv+"=1")
+		return c, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the process is killed as soon as it starts
+	code, err := ex(ctx, []string{"sleep"}, nil, io.Discard, io.Discard, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 128+9 {
+		t.Fatalf("exit code = %d, want 137 (SIGKILL)", code)
 	}
 }

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 //
 //	echo CODE  copy stdin to stdout, write "stderr-line" to stderr, exit CODE
 //	out TEXT   print TEXT, exit 0
+//	sleep      sleep a minute
 //	tty        wait until the terminal is 100x40, say so, echo one line
 func helperMain(args []string) int {
 	if len(args) == 0 {
@@ -47,6 +48,9 @@ func helperMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "stderr-line")
 		code, _ := strconv.Atoi(args[1])
 		return code
+	case "sleep":
+		time.Sleep(time.Minute)
+		return 0
 	case "out":
 		fmt.Println(strings.Join(args[1:], " "))
 		return 0

@@ -52,8 +52,9 @@ func newPFDialer(t *testing.T, kind dialerKind, cfg *rest.Config, u *url.URL) st
 }
 
 // forward starts a client-go port forwarder for remote and returns the
-// local port plus a stop function that waits for ForwardPorts' result.
-func forward(t *testing.T, d streamhttp.Dialer, remote int32) (int, func() error) {
+// local port plus a stop function that waits for ForwardPorts' result;
+// with stopNow false it only waits for ForwardPorts to end by itself.
+func forward(t *testing.T, d streamhttp.Dialer, remote int32) (int, func(stopNow bool) error) {
 	t.Helper()
 	stop, ready := make(chan struct{}), make(chan struct{})
 	pf, err := portforward.NewOnAddressesForStreaming(d, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", remote)}, stop, ready, io.Discard, io.Discard)
@@ -75,9 +76,13 @@ func forward(t *testing.T, d streamhttp.Dialer, remote int32) (int, func() error
 	}
 	var once sync.Once
 	var result error
-	stopFn := func() error {
+	stopFn := func(stopNow bool) error {
 		once.Do(func() {
-			close(stop)
+			if stopNow {
+				close(stop)
+			} else {
+				defer close(stop)
+			}
 			select {
 			case result = <-done:
 			case <-time.After(20 * time.Second):
@@ -86,7 +91,7 @@ func forward(t *testing.T, d streamhttp.Dialer, remote int32) (int, func() error
 		})
 		return result
 	}
-	t.Cleanup(func() { _ = stopFn() })
+	t.Cleanup(func() { _ = stopFn(true) })
 	return int(ports[0].Local), stopFn
 }
 
@@ -119,7 +124,7 @@ func TestPortForwardRoundTrip(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			if err := stop(); err != nil {
+			if err := stop(true); err != nil {
 				t.Fatalf("ForwardPorts: %v", err)
 			}
 		})
@@ -186,7 +191,7 @@ func TestPortForwardDialError(t *testing.T) {
 			}
 			// client-go drops the whole forward once the error stream
 			// reports a failure, as kubectl does ("lost connection").
-			if err := stop(); err == nil || !strings.Contains(err.Error(), "lost connection") {
+			if err := stop(false); err == nil || !strings.Contains(err.Error(), "lost connection") {
 				t.Fatalf("ForwardPorts = %v, want lost connection", err)
 			}
 		})
