@@ -297,3 +297,22 @@ func TestCmdExecutorSignalExitCode(t *testing.T) {
 		t.Fatalf("exit code = %d, want 137 (SIGKILL)", code)
 	}
 }
+
+// TestExecOutlivesServerTimeouts checks that the server's read/write
+// timeouts do not cut off a session that lasts longer than them (net/http
+// clears the deadlines when the upgrade hijacks the connection).
+func TestExecOutlivesServerTimeouts(t *testing.T) {
+	srv, cfg := startServerWithTimeout(t, helperExecutor(t), nil, 500*time.Millisecond)
+	for _, kind := range []executorKind{viaSPDY, viaWebSocket} {
+		t.Run(string(kind), func(t *testing.T) {
+			ex := newExecutor(t, kind, cfg, execURL(srv.URL, []string{"late"}, false, false))
+			var out bytes.Buffer
+			if err := ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: &out, Stderr: io.Discard}); err != nil {
+				t.Fatalf("stream: %v", err)
+			}
+			if out.String() != "late\n" {
+				t.Errorf("stdout = %q", out.String())
+			}
+		})
+	}
+}

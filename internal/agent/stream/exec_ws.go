@@ -67,8 +67,15 @@ func serveExecWebSocket(w http.ResponseWriter, r *http.Request, opts execOptions
 	}()
 
 	sess := &session{writeStatus: v4StatusWriter(c.writer(remotecommandconsts.StreamErr))}
+	// Input on a channel nobody reads is dropped rather than left blocking
+	// the read loop (which also answers pings and close messages).
 	if opts.stdin {
 		sess.stdin = c.stdinR
+	} else {
+		c.stdinR.CloseWithError(io.ErrClosedPipe)
+	}
+	if !opts.tty {
+		c.resizeR.CloseWithError(io.ErrClosedPipe)
 	}
 	if opts.stdout {
 		sess.stdout = c.writer(remotecommandconsts.StreamStdOut)

@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 //	echo CODE  copy stdin to stdout, write "stderr-line" to stderr, exit CODE
 //	out TEXT   print TEXT, exit 0
 //	sleep      sleep a minute
+//	late       print "late" after 1.5s
 //	tty        wait until the terminal is 100x40, say so, echo one line
 func helperMain(args []string) int {
 	if len(args) == 0 {
@@ -50,6 +51,10 @@ func helperMain(args []string) int {
 		return code
 	case "sleep":
 		time.Sleep(time.Minute)
+		return 0
+	case "late":
+		time.Sleep(1500 * time.Millisecond)
+		fmt.Println("late")
 		return 0
 	case "out":
 		fmt.Println(strings.Join(args[1:], " "))
@@ -97,11 +102,19 @@ func helperExecutor(t *testing.T) Executor {
 // /portforward over TLS on 127.0.0.1, and returns a client config for it.
 func startServer(t *testing.T, exec Executor, dial Dialer) (*httptest.Server, *rest.Config) {
 	t.Helper()
+	return startServerWithTimeout(t, exec, dial, 0)
+}
+
+// startServerWithTimeout is startServer with the http.Server's read and
+// write timeouts set, as a hardened agent server would have them.
+func startServerWithTimeout(t *testing.T, exec Executor, dial Dialer, timeout time.Duration) (*httptest.Server, *rest.Config) {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/exec", func(w http.ResponseWriter, r *http.Request) { ServeExec(w, r, exec) })
 	mux.HandleFunc("/portforward", func(w http.ResponseWriter, r *http.Request) { ServePortForward(w, r, dial) })
 	srv := httptest.NewUnstartedServer(mux)
 	srv.TLS = &tls.Config{NextProtos: []string{"http/1.1"}}
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = timeout, timeout
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
