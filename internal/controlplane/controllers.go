@@ -59,6 +59,7 @@ func controllerStarters() map[string]starter {
 		"proxy":                  startProxy,
 		"daemonset":              startDaemonSet,
 		"statefulset":            startStatefulSet,
+		"persistentvolume":       startPersistentVolume,
 	}
 }
 
