@@ -26,6 +26,7 @@ import (
 
 	"github.com/skiff-dev/skiff/internal/agent"
 	"github.com/skiff-dev/skiff/internal/agent/runtime"
+	"github.com/skiff-dev/skiff/internal/agent/volume"
 	"github.com/skiff-dev/skiff/internal/testserver"
 )
 
@@ -78,6 +79,10 @@ func startTestAgent(t *testing.T, client kubernetes.Interface, dir string, mod f
 // so that no test leaves a process behind.
 func killLeftovers(t *testing.T, dir string) {
 	t.Cleanup(func() {
+		// Memory-backed emptyDirs are tmpfs mounts when tests run as root.
+		if err := volume.UnmountAll(dir); err != nil {
+			t.Errorf("unmount volumes: %v", err)
+		}
 		for _, p := range agent.RecordedProcesses(dir) {
 			if pid := int(p[0]); runtime.Alive(pid, p[1]) {
 				syscall.Kill(-pid, syscall.SIGKILL)

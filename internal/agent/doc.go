@@ -27,11 +27,53 @@
 //	pods/<ns>_<name>_<uid>/state.json              what the agent knows (pids, ips, restarts)
 //	pods/<ns>_<name>_<uid>/<container>/<n>.log     log of run n (CRI format, see runtime)
 //	pods/<ns>_<name>_<uid>/<container>/<n>.pipe/   the run's stdout and stderr pipes
+//	pods/<ns>_<name>_<uid>/volumes/<volume>/       the pod's volumes (see below)
 //	podip/<address>                                address allocations (see podip)
 //
 // A pod's directory is removed with the pod. A new agent reads the
 // states, re-adopts the processes that still run (same pids, not
 // restarted) and stops pods that were deleted meanwhile.
+//
+// # Volumes
+//
+// Containers are host processes in the host's mount namespace, so a
+// volumeMount's mountPath means nothing to them. Instead each volume is
+// a directory on the host (package volume makes them) and every
+// container gets, for each volume it mounts,
+//
+//	SKIFF_VOLUME_<VOLUME>=<host directory>
+//
+// with the volume name upper-cased and '-' turned into '_' (volume
+// "app-config" gives SKIFF_VOLUME_APP_CONFIG). The variable is visible to
+// $(VAR) expansion in command, args and env, so a manifest can say
+// args: ["--config=$(SKIFF_VOLUME_APP_CONFIG)/app.yaml"]. subPath and
+// readOnly are not applied. The directory is:
+//
+//   - emptyDir (also medium Memory): pods/<pod>/volumes/<volume>, mode 0777;
+//   - configMap, secret, downwardAPI, projected: pods/<pod>/volumes/<volume>,
+//     one file per key or item (items' paths and modes, defaultMode;
+//     secret files are 0400 when no defaultMode is set), rewritten
+//     atomically through a "..data" symlink when the ConfigMap, Secret or
+//     the pod's labels and annotations change; a projected
+//     serviceAccountToken is skipped with a Warning event;
+//   - hostPath: the host path itself, checked or created by its type;
+//   - persistentVolumeClaim (and generic ephemeral): the path of the bound
+//     PersistentVolume's local or hostPath source.
+//
+// A volume that cannot be made (missing ConfigMap, unbound claim) keeps
+// the pod's containers waiting in ContainerCreating with a FailedMount
+// event, retried every 2 seconds. Volume directories go with the pod's
+// directory when it is deleted; hostPath and PersistentVolume data stay.
+//
+// # Service environment
+//
+// Every container gets the service variables of its namespace as the
+// kubelet makes them (NAME_SERVICE_HOST, NAME_SERVICE_PORT,
+// NAME_SERVICE_PORT_<PORT NAME>, NAME_PORT, NAME_PORT_<port>_<PROTO> and
+// its _PROTO, _PORT, _ADDR) for services with a cluster IP, when
+// spec.enableServiceLinks is not false; those of default/kubernetes are
+// always added. Its own env and envFrom win; $(VAR) sees them. They come
+// from a services informer over all namespaces (svcenv.go).
 //
 // # Pod addresses
 //
@@ -48,5 +90,5 @@
 // from the log files; the API server delegates to it.
 //
 // The agent talks to the API only through client-go. It imports
-// k8s.io/*, and its own subpackages runtime and podip.
+// k8s.io/*, and its own subpackages runtime, podip and volume.
 package agent

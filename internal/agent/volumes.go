@@ -25,8 +25,13 @@ func (a *Agent) volumeSourceChanged(obj any) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	m, ok := obj.(metav1.Object)
-	if !ok {
+	var kind, ns, name string
+	switch o := obj.(type) {
+	case *corev1.ConfigMap:
+		kind, ns, name = "ConfigMap", o.Namespace, o.Name
+	case *corev1.Secret:
+		kind, ns, name = "Secret", o.Namespace, o.Name
+	default:
 		return
 	}
 	a.mu.Lock()
@@ -37,7 +42,7 @@ func (a *Agent) volumeSourceChanged(obj any) {
 	a.mu.Unlock()
 	for _, w := range ws {
 		w.pmu.Lock()
-		match := w.pod != nil && w.pod.Namespace == m.GetNamespace() && len(w.pod.Spec.Volumes) > 0
+		match := w.pod != nil && w.pod.Namespace == ns && volumesUse(w.pod, kind, name)
 		if match {
 			w.volDirty = true
 		}
@@ -46,6 +51,32 @@ func (a *Agent) volumeSourceChanged(obj any) {
 			w.poke()
 		}
 	}
+}
+
+// volumesUse reports whether a volume of pod is made from the ConfigMap
+// or Secret name.
+func volumesUse(pod *corev1.Pod, kind, name string) bool {
+	for i := range pod.Spec.Volumes {
+		s := &pod.Spec.Volumes[i].VolumeSource
+		switch {
+		case s.ConfigMap != nil:
+			if kind == "ConfigMap" && s.ConfigMap.Name == name {
+				return true
+			}
+		case s.Secret != nil:
+			if kind == "Secret" && s.Secret.SecretName == name {
+				return true
+			}
+		case s.Projected != nil:
+			for _, ps := range s.Projected.Sources {
+				if (kind == "ConfigMap" && ps.ConfigMap != nil && ps.ConfigMap.Name == name) ||
+					(kind == "Secret" && ps.Secret != nil && ps.Secret.Name == name) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // volumesDir is DATA/pods/<pod>/volumes; container directories cannot

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,8 +209,29 @@ func TestEmptyDirSharedByContainers(t *testing.T) {
 	}
 	p.Spec.Containers = append(p.Spec.Containers, reader)
 	p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}}}
-	e.create(t, p)
+	created := e.create(t, p)
 	e.waitLog(t, "shared", "reader", `content "from writer"`)
+	scratch := e.volumeDir(created, "scratch")
+	if os.Geteuid() == 0 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(scratch, &st); err != nil || st.Type != 0x01021994 {
+			t.Errorf("memory emptyDir is not a tmpfs as root: type %#x, %v", st.Type, err)
+		}
+	}
+	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), "shared", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGone(t, "shared")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(scratch); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("emptyDir %s left after the pod was deleted", scratch)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestUnboundClaimWaits(t *testing.T) {

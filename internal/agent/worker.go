@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/skiff-dev/skiff/internal/agent/runtime"
+	"github.com/skiff-dev/skiff/internal/agent/volume"
 )
 
 // runningTimeForBackoffReset: a container that ran this long restarts
@@ -214,6 +215,11 @@ func (w *podWorker) sync(ctx context.Context) (next time.Duration, done bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.adopted {
+		if !gone && pod.DeletionTimestamp == nil && len(w.st.Containers) > 0 {
+			// Adopted containers' exec probes and hooks need to know
+			// where their volumes are; errors are retried below.
+			_ = w.ensureVolumes(ctx, pod)
+		}
 		w.adopt(pod)
 		w.adopted = true
 	}
@@ -606,6 +612,10 @@ func (w *podWorker) syncTerminating(ctx context.Context, pod *corev1.Pod, gone b
 	}
 	if err := w.a.ips.Release(string(w.uid)); err != nil {
 		w.log.Warn("release pod address", "err", err)
+		return time.Second, false
+	}
+	if err := volume.UnmountAll(w.a.volumesDir(w.st)); err != nil {
+		w.log.Warn("unmount pod volumes", "err", err)
 		return time.Second, false
 	}
 	if err := os.RemoveAll(w.a.podDir(w.st.Namespace, w.st.Name, w.uid)); err != nil {

@@ -5,8 +5,10 @@
 // (DATA/pods/<ns>_<name>_<uid>/volumes/<volume>), except hostPath and
 // persistentVolumeClaim volumes, which are the host directory itself:
 //
-//   - emptyDir: an empty directory (mode 0777); medium Memory is a plain
-//     directory too (a tmpfs needs root).
+//   - emptyDir: an empty directory (mode 0777); with medium Memory and
+//     when running as root, a tmpfs mounted on it (sizeLimit as its size),
+//     which [UnmountAll] detaches before the pod's directory is removed;
+//     without root a plain directory.
 //   - hostPath: the host path, checked (or created) by its type as the
 //     kubelet does.
 //   - configMap, secret, downwardAPI, projected: one file per key or item,

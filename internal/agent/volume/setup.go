@@ -71,7 +71,16 @@ func setupOne(pod *corev1.Pod, v *corev1.Volume, dir string, src Sources) (strin
 	s := &v.VolumeSource
 	switch {
 	case s.EmptyDir != nil:
-		return dir, nil, emptyDir(dir)
+		if err := emptyDir(dir); err != nil {
+			return "", nil, err
+		}
+		if s.EmptyDir.Medium == corev1.StorageMediumMemory && os.Geteuid() == 0 {
+			if err := mountTmpfs(dir, s.EmptyDir.SizeLimit); err != nil {
+				// A plain directory still works; say why it is not memory.
+				return dir, []string{fmt.Sprintf("emptyDir %q is a plain directory: %v", v.Name, err)}, nil
+			}
+		}
+		return dir, nil, nil
 	case s.HostPath != nil:
 		return s.HostPath.Path, nil, checkHostPath(s.HostPath)
 	case s.ConfigMap != nil, s.Secret != nil, s.DownwardAPI != nil, s.Projected != nil:

@@ -187,6 +187,11 @@ func TestSetup(t *testing.T) {
 		{Name: "nfs", VolumeSource: corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "x", Path: "/"}}},
 	}}}
 	dir := t.TempDir()
+	t.Cleanup(func() {
+		if err := UnmountAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	res, err := Setup(pod, dir, fakeSources(objs...))
 	if err == nil || !strings.Contains(err.Error(), "PVC is not bound") || !strings.Contains(err.Error(), `volume "nfs"`) {
 		t.Errorf("err = %v", err)
@@ -200,6 +205,19 @@ func TestSetup(t *testing.T) {
 	}
 	if fi, err := os.Stat(res.Paths["scratch"]); err != nil || fi.Mode().Perm() != 0o777 {
 		t.Errorf("emptyDir: %v %v", fi, err)
+	}
+	if os.Geteuid() == 0 && !isMountPoint(res.Paths["scratch"]) && len(res.Warnings) == 0 {
+		t.Errorf("memory emptyDir not mounted as root, and no warning")
+	}
+	// Setting up again mounts nothing more.
+	if _, err := Setup(pod, dir, fakeSources(objs...)); err == nil {
+		t.Errorf("second setup: no error for the unbound claim")
+	}
+	if err := UnmountAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if isMountPoint(res.Paths["scratch"]) {
+		t.Errorf("still mounted after UnmountAll")
 	}
 	if _, ok := res.Paths["wait"]; ok {
 		t.Errorf("unbound claim has a path")
