@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -73,8 +74,11 @@ func New(cfg Config) (*Registry, error) {
 		if k.Namespaced {
 			s.namespaceGate = r.namespaceAccepts
 		}
-		if k.GVK == corev1.SchemeGroupVersion.WithKind("Service") {
+		switch k.GVK {
+		case corev1.SchemeGroupVersion.WithKind("Service"):
 			s.onCreate, s.onUpdate, s.onDelete = alloc.onCreate, alloc.onUpdate, alloc.onDelete
+		case corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"):
+			s.onCreate = r.defaultStorageClass
 		}
 
 		r.stores[k.GroupVersionResource()] = s
@@ -222,4 +226,45 @@ func (r *Registry) ensureSystemService(ctx context.Context, ns, name, clusterIP 
 		return fmt.Errorf("%s endpointslice: %w", name, err)
 	}
 	return nil
+}
+
+// isDefaultClassAnnotations mark the default StorageClass (and its beta
+// spelling, still honoured upstream).
+var isDefaultClassAnnotations = []string{"storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"}
+
+// defaultStorageClass is the DefaultStorageClass admission plugin: a new
+// claim that names no class gets the default one (the newest, when
+// several are marked default).
+func (r *Registry) defaultStorageClass(ctx context.Context, obj runtime.Object) (func(), error) {
+	noop := func() {}
+	pvc, ok := obj.(*corev1.PersistentVolumeClaim)
+	if !ok || pvc.Spec.StorageClassName != nil {
+		return noop, nil
+	}
+	classes := r.stores[storagev1.SchemeGroupVersion.WithResource("storageclasses")]
+	res, err := classes.storage.List(ctx, classes.prefix, storage.ListOptions{Revision: 1, NotOlderThan: true})
+	if err != nil {
+		return noop, nil // admission is best effort, as upstream's lister-based plugin
+	}
+	var chosen *storagev1.StorageClass
+	for _, kv := range res.Items {
+		o, err := classes.sharedFromKV(kv)
+		if err != nil {
+			continue
+		}
+		sc := o.(*storagev1.StorageClass)
+		isDefault := false
+		for _, a := range isDefaultClassAnnotations {
+			isDefault = isDefault || sc.Annotations[a] == "true"
+		}
+		if isDefault && (chosen == nil || sc.CreationTimestamp.After(chosen.CreationTimestamp.Time) ||
+			sc.CreationTimestamp.Equal(&chosen.CreationTimestamp) && sc.Name < chosen.Name) {
+			chosen = sc
+		}
+	}
+	if chosen != nil {
+		name := chosen.Name
+		pvc.Spec.StorageClassName = &name
+	}
+	return noop, nil
 }
