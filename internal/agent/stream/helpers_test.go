@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -151,3 +152,5 @@ func startEchoServer(t *testing.T) int32 {
 }
 
 func newPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
