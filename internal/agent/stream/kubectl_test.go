@@ -1,3 +1,5 @@
+//go:build linux
+
 package stream
 
 import (
@@ -17,10 +19,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
+	"k8s.io/client-go/tools/remotecommand"
 )
 
 // The tests below drive the kubectl binary on PATH (if any) against a tiny
@@ -223,5 +227,46 @@ func checkTransport(t *testing.T, seen []string, websockets bool) {
 	}
 	if len(seen) != 1 || seen[0] != want {
 		t.Errorf("transports used = %v, want [%s]", seen, want)
+	}
+}
+
+// TestKubectlExecTTY runs `kubectl exec -it` inside a pseudo-terminal of
+// size 100x40: kubectl must pass that size on (the helper waits for it)
+// and carry typed input and terminal output both ways.
+func TestKubectlExecTTY(t *testing.T) {
+	kubectlPath(t)
+	kubeconfig, seen := startFakeAPI(t, helperExecutor(t), nil)
+	for _, websockets := range []bool{true, false} {
+		t.Run(fmt.Sprintf("websockets=%v", websockets), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), kubectlLimit)
+			defer cancel()
+			ptm, pts, err := openPTY()
+			if err != nil {
+				t.Skipf("no pty: %v", err)
+			}
+			defer ptm.Close()
+			if err := setWinsize(ptm, remotecommand.TerminalSize{Width: 100, Height: 40}); err != nil {
+				t.Fatal(err)
+			}
+			c := kubectlCmd(ctx, t, kubeconfig, websockets, "exec", "-it", "p", "--", "tty")
+			c.Stdin, c.Stdout, c.Stderr = pts, pts, pts
+			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+			err = c.Start()
+			_ = pts.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out syncBuffer
+			go func() { _, _ = io.Copy(&out, ptm) }()
+			waitFor(t, func() bool { return strings.Contains(out.String(), "size 100x40") }, &out)
+			if _, err := io.WriteString(ptm, "ping\n"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return strings.Contains(out.String(), "got:ping") }, &out)
+			if err := c.Wait(); err != nil {
+				t.Fatalf("kubectl exec -it: %v; output %q", err, out.String())
+			}
+			checkTransport(t, seen.take(), websockets)
+		})
 	}
 }
