@@ -160,9 +160,15 @@ func (w *podWorker) volumeEnv(c *corev1.Container) []envVar {
 func (a *Agent) servicesEnv(ctx context.Context, pod *corev1.Pod) ([]envVar, error) {
 	var svcs []*corev1.Service
 	if a.services.HasSynced() {
+		// Only the pod's namespace and the master services matter.
 		var err error
-		if svcs, err = a.svcLister.List(labels.Everything()); err != nil {
+		if svcs, err = a.svcLister.Services(pod.Namespace).List(labels.Everything()); err != nil {
 			return nil, err
+		}
+		for name := range masterServices {
+			if s, err := a.svcLister.Services(metav1.NamespaceDefault).Get(name); err == nil {
+				svcs = append(svcs, s)
+			}
 		}
 	} else {
 		l, err := a.client.CoreV1().Services("").List(ctx, metav1.ListOptions{})

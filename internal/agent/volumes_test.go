@@ -30,6 +30,25 @@ func (e *env) waitLog(t *testing.T, pod, container, want string) {
 	t.Fatalf("log of %s/%s lacks %q:\n%s", pod, container, want, out)
 }
 
+// waitEvent polls for an event of the pod with reason and a message
+// holding msg.
+func (e *env) waitEvent(t *testing.T, pod, reason, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		evs, err := e.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+		if err == nil {
+			for _, ev := range evs.Items {
+				if ev.InvolvedObject.Name == pod && ev.Reason == reason && strings.Contains(ev.Message, msg) {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no %s event with %q for pod %s", reason, msg, pod)
+}
+
 func (e *env) volumeDir(p *corev1.Pod, vol string) string {
 	return filepath.Join(e.dir, "pods", p.Namespace+"_"+p.Name+"_"+string(p.UID), "volumes", vol)
 }
@@ -114,20 +133,30 @@ func TestVolumesFiles(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	hostDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(hostDir, "hello"), []byte("from host"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 	p := workloadPod(t, "files", "files", corev1.EnvVar{Name: "FILES", Value: strings.Join([]string{
 		"$(SKIFF_VOLUME_CONFIG)/greeting",
 		"$(SKIFF_VOLUME_CONFIG)/sub/other",
 		"$(SKIFF_VOLUME_CREDS)/password",
 		"$(SKIFF_VOLUME_POD_INFO)/labels",
 		"$(SKIFF_VOLUME_POD_INFO)/mem",
+		"$(SKIFF_VOLUME_ALL_IN_ONE)/cfg/greeting",
+		"$(SKIFF_VOLUME_ALL_IN_ONE)/name",
+		"$(SKIFF_VOLUME_HOST)/hello",
 	}, ",")})
 	p.Labels["tier"] = "web"
+	p.Spec.ServiceAccountName = "default"
 	p.Spec.RestartPolicy = corev1.RestartPolicyNever
 	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}
 	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
 		{Name: "config", MountPath: "/etc/config"},
 		{Name: "creds", MountPath: "/etc/creds"},
 		{Name: "pod-info", MountPath: "/etc/podinfo"},
+		{Name: "all-in-one", MountPath: "/etc/all"},
+		{Name: "host", MountPath: "/host"},
 	}
 	p.Spec.Volumes = []corev1.Volume{
 		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
@@ -139,6 +168,14 @@ func TestVolumesFiles(t *testing.T) {
 			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
 			{Path: "mem", ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "main", Resource: "limits.memory", Divisor: resource.MustParse("1Mi")}},
 		}}}},
+		{Name: "all-in-one", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "app-config"},
+				Items: []corev1.KeyToPath{{Key: "greeting", Path: "cfg/greeting"}}}},
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}},
+		}}}},
+		{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostDir, Type: ptr.To(corev1.HostPathDirectory)}}},
 	}
 	created := e.create(t, p)
 	e.waitPod(t, "files", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
@@ -150,11 +187,15 @@ func TestVolumesFiles(t *testing.T) {
 		"file " + creds + `/password 400 "s3cret"`,
 		"file " + info + `/labels 644 "app=\"files\"\ntier=\"web\""`,
 		"file " + info + `/mem 644 "32"`,
+		"file " + e.volumeDir(created, "all-in-one") + `/cfg/greeting 644 "hello"`,
+		"file " + e.volumeDir(created, "all-in-one") + `/name 644 "files"`,
+		"file " + hostDir + `/hello 640 "from host"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
+	e.waitEvent(t, "files", "FailedMount", "serviceAccountToken")
 	if err := e.client.CoreV1().Pods("default").Delete(ctx, "files", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,25 +313,7 @@ func TestUnboundClaimWaits(t *testing.T) {
 		cs := p.Status.ContainerStatuses
 		return len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "ContainerCreating"
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		evs, err := e.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
-		found := false
-		if err == nil {
-			for _, ev := range evs.Items {
-				if ev.InvolvedObject.Name == "claimer" && ev.Reason == "FailedMount" && strings.Contains(ev.Message, "not bound") {
-					found = true
-				}
-			}
-		}
-		if found {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no FailedMount event for the unbound claim")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	e.waitEvent(t, "claimer", "FailedMount", "not bound")
 
 	// Bind it by hand (no volume binder runs here): the pod starts.
 	pvc.Spec.VolumeName = "pv-local"
