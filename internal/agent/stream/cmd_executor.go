@@ -21,7 +21,8 @@ const outputGrace = 2 * time.Second
 // the process (Path, Args, Env, Dir, SysProcAttr such as credentials) for
 // cmd but does not start it and must leave Stdin/Stdout/Stderr unset;
 // CmdExecutor wires the streams (through a pseudo-terminal for tty),
-// applies resizes, kills the process when the client goes away and maps
+// applies resizes, kills the process (its whole group when it leads one)
+// when the client goes away and maps
 // its end to an exit code (128+signal when killed by a signal, as shells
 // report it).
 func CmdExecutor(build func(ctx context.Context, cmd []string) (*exec.Cmd, error)) Executor {
@@ -71,11 +72,23 @@ func wait(ctx context.Context, c *exec.Cmd) (int, error) {
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = c.Process.Kill()
+			kill(c)
 		case <-done:
 		}
 	}()
 	return exitCode(c.Wait())
+}
+
+// kill ends the command, and its children too when it leads its own
+// process group (Setpgid, or Setsid as tty sessions do), so a shell's
+// children do not outlive a client that went away.
+func kill(c *exec.Cmd) {
+	if a := c.SysProcAttr; a != nil && (a.Setsid || (a.Setpgid && a.Pgid == 0)) {
+		if err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL); err == nil {
+			return
+		}
+	}
+	_ = c.Process.Kill()
 }
 
 // exitCode maps Wait's result to a shell-style exit code.
