@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -87,7 +88,8 @@ func (a *Agent) volumesDir(st *podState) string {
 }
 
 // ensureVolumes makes or refreshes the pod's volumes when they may have
-// changed (first pass, pod update, ConfigMap or Secret change).
+// changed (first pass, pod update, ConfigMap or Secret change). It fails
+// only while the volumes were never all set up.
 func (w *podWorker) ensureVolumes(ctx context.Context, pod *corev1.Pod) error {
 	w.pmu.Lock()
 	dirty := w.volDirty
@@ -105,10 +107,42 @@ func (w *podWorker) ensureVolumes(ctx context.Context, pod *corev1.Pod) error {
 		w.pmu.Lock()
 		w.volDirty = true // try again on the next pass
 		w.pmu.Unlock()
+		if w.volPaths == nil && w.hasRun() {
+			// Set up by an earlier agent: keep what is on disk.
+			w.volPaths = res.Paths
+			for _, v := range pod.Spec.Volumes {
+				d := filepath.Join(w.a.volumesDir(w.st), v.Name)
+				if _, ok := w.volPaths[v.Name]; !ok && dirExists(d) {
+					w.volPaths[v.Name] = d
+				}
+			}
+		}
+		if w.volPaths != nil {
+			// Set up before: a failed refresh (a ConfigMap deleted)
+			// leaves the last files and does not stop restarts, as
+			// with the kubelet.
+			w.warn(pod, "", "FailedMount", err.Error())
+			return nil
+		}
 		return err
 	}
 	w.volPaths = res.Paths
 	return nil
+}
+
+// hasRun reports whether a container of the pod ever started.
+func (w *podWorker) hasRun() bool {
+	for _, cs := range w.st.Containers {
+		if cs.Run != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 func (a *Agent) volumeSources(ctx context.Context, env *envSource) volume.Sources {

@@ -226,13 +226,26 @@ func TestConfigMapVolumeUpdate(t *testing.T) {
 	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "live", MountPath: "/etc/live"}}
 	p.Spec.Volumes = []corev1.Volume{{Name: "live", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 		LocalObjectReference: corev1.LocalObjectReference{Name: "live"}}}}}
-	e.create(t, p)
+	created := e.create(t, p)
 	e.waitLog(t, "watcher", "main", `content "hello"`)
 	cm.Data["greeting"] = "bye"
 	if _, err := e.client.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitLog(t, "watcher", "main", `content "bye"`)
+
+	// Deleting the ConfigMap leaves the last files (and the pod) alone.
+	if err := e.client.CoreV1().ConfigMaps("default").Delete(ctx, "live", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitEvent(t, "watcher", "FailedMount", `configmap "live" not found`)
+	b, err := os.ReadFile(filepath.Join(e.volumeDir(created, "live"), "greeting"))
+	if err != nil || string(b) != "bye" {
+		t.Errorf("file after the ConfigMap was deleted = %q, %v", b, err)
+	}
+	if p, _ := e.client.CoreV1().Pods("default").Get(ctx, "watcher", metav1.GetOptions{}); !isReady(p) {
+		t.Errorf("pod not ready after the ConfigMap was deleted")
+	}
 }
 
 func TestEmptyDirSharedByContainers(t *testing.T) {
