@@ -54,6 +54,11 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	LeaseDuration     time.Duration
 	StatusInterval    time.Duration
+	// PrivateMounts runs each container in a mount namespace of its own
+	// where its volumes are bind-mounted at their mountPath (subPath and
+	// readOnly applied). Needs root; ignored otherwise. Mount points that
+	// do not exist are created (empty) on the host.
+	PrivateMounts bool
 	// BackoffBase and BackoffMax time container restarts (CrashLoopBackOff)
 	// [10s and 5m, as the kubelet].
 	BackoffBase time.Duration

@@ -47,7 +47,12 @@
 // "app-config" gives SKIFF_VOLUME_APP_CONFIG). The variable is visible to
 // $(VAR) expansion in command, args and env, so a manifest can say
 // args: ["--config=$(SKIFF_VOLUME_APP_CONFIG)/app.yaml"]. subPath and
-// readOnly are not applied. The directory is:
+// readOnly are not applied to it. With Config.PrivateMounts, when the
+// agent runs as root, each container also runs in a mount namespace of
+// its own where its volumeMounts are bind mounts at their mountPath
+// (subPath and readOnly applied; missing mount points are created on the
+// host, empty), so unchanged manifests find their files. The directory
+// is:
 //
 //   - emptyDir (also medium Memory): pods/<pod>/volumes/<volume>, mode 0777;
 //   - configMap, secret, downwardAPI, projected: pods/<pod>/volumes/<volume>,

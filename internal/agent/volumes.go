@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/skiff-dev/skiff/internal/agent/runtime"
 	"github.com/skiff-dev/skiff/internal/agent/volume"
 )
 
@@ -186,6 +187,22 @@ func (w *podWorker) volumeEnv(c *corev1.Container) []envVar {
 		}
 		seen = append(seen, m.Name)
 		out = append(out, envVar{volumeEnvPrefix + envName(m.Name), p})
+	}
+	return out
+}
+
+// mounts are c's volumeMounts as bind mounts (Config.PrivateMounts).
+func (w *podWorker) mounts(c *corev1.Container) []runtime.Mount {
+	var out []runtime.Mount
+	for _, m := range c.VolumeMounts {
+		src, ok := w.volPaths[m.Name]
+		if !ok {
+			continue
+		}
+		if m.SubPath != "" {
+			src = filepath.Join(src, m.SubPath)
+		}
+		out = append(out, runtime.Mount{Source: src, Target: m.MountPath, ReadOnly: m.ReadOnly})
 	}
 	return out
 }

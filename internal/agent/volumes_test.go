@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/internal/agent"
 )
 
 // waitLog polls a container's log until it holds want.
@@ -345,5 +347,40 @@ func TestUnboundClaimWaits(t *testing.T) {
 	e.waitGone(t, "claimer")
 	if _, err := os.Stat(filepath.Join(data, "stored")); err != nil {
 		t.Errorf("PV data removed with the pod: %v", err)
+	}
+}
+
+func TestPrivateMountsAtMountPath(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("private mount namespaces need root")
+	}
+	e := setup(t, func(c *agent.Config) { c.PrivateMounts = true })
+	ctx := context.Background()
+	if _, err := e.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "mounted"},
+		Data:       map[string]string{"greeting": "hello", "single": "one file"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	at := filepath.Join(t.TempDir(), "etc", "config") // created by the agent
+	file := filepath.Join(t.TempDir(), "single")
+	p := workloadPod(t, "mounter", "files", corev1.EnvVar{Name: "FILES", Value: at + "/greeting," + file})
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
+		{Name: "cfg", MountPath: at, ReadOnly: true},
+		{Name: "cfg", MountPath: file, SubPath: "single"},
+	}
+	p.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "mounted"}}}}}
+	e.create(t, p)
+	e.waitPod(t, "mounter", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	_, out := e.getLog(t, "mounter", "")
+	for _, want := range []string{"file " + at + `/greeting 644 "hello"`, "file " + file + ` 644 "one file"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(at, "greeting")); !os.IsNotExist(err) {
+		t.Errorf("the pod's mount is visible on the host: %v", err)
 	}
 }

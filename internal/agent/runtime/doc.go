@@ -11,6 +11,14 @@
 // did not): the exit is noticed through a pidfd, but the exit code of a
 // process that is not our child cannot be known.
 //
+// # Mounts
+//
+// A Spec with Mounts (root only) runs in a new mount namespace: Start
+// executes the agent's own binary with a marker variable, in a new mount
+// namespace; that copy (see init in mounts.go) makes the bind mounts and
+// execs the container's program, which keeps the pid. Mounts never
+// reach the host's namespace.
+//
 // # Logs
 //
 // The streams go through named pipes in the container's directory, not

@@ -36,6 +36,9 @@ type Spec struct {
 	PipeDir string
 	// Now stamps log lines (nil: time.Now).
 	Now func() time.Time
+	// Mounts, if any, are made in a mount namespace of the process's
+	// own (needs root); see Mount.
+	Mounts []Mount
 }
 
 // Exit says how a process ended.
@@ -159,6 +162,14 @@ func Start(spec Spec) (*Process, error) {
 		Stdout:      childEnds[0],
 		Stderr:      childEnds[1],
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if len(spec.Mounts) > 0 {
+		if cmd.Path, cmd.Args, cmd.Env, err = shimCmd(&spec, cmd.SysProcAttr); err != nil {
+			closeAll(readEnds)
+			sink.close()
+			return nil, err
+		}
+		cmd.Dir = spec.Dir
 	}
 	if err := cmd.Start(); err != nil {
 		closeAll(readEnds)

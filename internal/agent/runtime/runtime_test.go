@@ -24,6 +24,12 @@ func TestMain(m *testing.M) {
 		fmt.Print(strings.Repeat("x", maxLine+10) + "\n")
 		fmt.Print("no newline")
 		os.Exit(5)
+	case "read-file":
+		// Reads READ_FILE (inside a mount), prints it and where it runs.
+		b, err := os.ReadFile(os.Getenv("READ_FILE"))
+		wd, _ := os.Getwd()
+		fmt.Printf("read %q %v wd=%s shim=%q\n", b, err, wd, os.Getenv(shimEnv))
+		os.Exit(0)
 	case "sleep":
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)

@@ -1,0 +1,124 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Mount is a bind mount made in the process's own mount namespace before
+// its program runs (root only): Source appears at Target.
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// shimEnv carries a shimSpec to the re-executed binary; see init.
+const shimEnv = "SKIFF_RUNTIME_MOUNT_SHIM"
+
+// shimSpec is what the shim does before it becomes the container.
+type shimSpec struct {
+	Mounts []Mount  `json:"mounts"`
+	Path   string   `json:"path"`
+	Args   []string `json:"args"`
+	Dir    string   `json:"dir"`
+}
+
+// init turns any binary that links this package into the mount shim when
+// it is started with shimEnv: the agent starts /proc/self/exe that way
+// in a new mount namespace (Go cannot run code between fork and exec),
+// the shim makes the bind mounts and execs the container's program, so
+// the pid the agent recorded is the container's.
+func init() {
+	v, ok := os.LookupEnv(shimEnv)
+	if !ok {
+		return
+	}
+	os.Exit(runShim(v))
+}
+
+func runShim(v string) int {
+	var s shimSpec
+	if err := json.Unmarshal([]byte(v), &s); err != nil {
+		fmt.Fprintln(os.Stderr, "skiff mount shim:", err)
+		return 127
+	}
+	for _, m := range s.Mounts {
+		if err := bindMount(m); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff mount shim:", err)
+			return 127
+		}
+	}
+	if s.Dir != "" {
+		// Only now: the working directory may be under a mount.
+		if err := os.Chdir(s.Dir); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff mount shim: working directory:", err)
+			return 127
+		}
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, shimEnv+"=") {
+			env = append(env, e)
+		}
+	}
+	err := syscall.Exec(s.Path, append([]string{s.Path}, s.Args...), env)
+	fmt.Fprintf(os.Stderr, "skiff mount shim: exec %s: %v\n", s.Path, err)
+	return 127
+}
+
+func bindMount(m Mount) error {
+	fi, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("mount source: %w", err)
+	}
+	if _, err := os.Stat(m.Target); os.IsNotExist(err) {
+		// The mount point must exist; like a container runtime, make it.
+		if fi.IsDir() {
+			err = os.MkdirAll(m.Target, 0o755)
+		} else if err = os.MkdirAll(filepath.Dir(m.Target), 0o755); err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(m.Target, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				err = f.Close()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("mount point %s: %w", m.Target, err)
+		}
+	}
+	if err := syscall.Mount(m.Source, m.Target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s on %s: %w", m.Source, m.Target, err)
+	}
+	if m.ReadOnly {
+		if err := syscall.Mount("", m.Target, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|syscall.MS_REC, ""); err != nil {
+			return fmt.Errorf("read-only %s: %w", m.Target, err)
+		}
+	}
+	return nil
+}
+
+// shimCmd rewrites what Start executes so that the shim makes spec's
+// mounts first, in a new mount namespace.
+func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []string, err error) {
+	// A missing program is a start error, as without the shim.
+	if fi, err := os.Stat(spec.Path); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", nil, nil, &os.PathError{Op: "exec", Path: spec.Path, Err: syscall.ENOEXEC}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
+	}
+	b, err := json.Marshal(shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir})
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
+	}
+	// Go makes / recursively private in the child after unsharing, so
+	// the mounts never reach the host.
+	attr.Unshareflags |= syscall.CLONE_NEWNS
+	spec.Dir = "/" // the shim changes to the real one after mounting
+	return self, []string{self}, append(append([]string{}, spec.Env...), shimEnv+"="+string(b)), nil
+}
