@@ -59,6 +59,11 @@ type Config struct {
 	// readOnly applied). Needs root; ignored otherwise. Mount points that
 	// do not exist are created (empty) on the host.
 	PrivateMounts bool
+	// ClusterDNS and ClusterDomain [cluster.local] make the pods'
+	// /etc/resolv.conf (the kubelet's clusterDNS and clusterDomain) with
+	// PrivateMounts; without ClusterDNS pods keep the host's resolv.conf.
+	ClusterDNS    []string
+	ClusterDomain string
 	// BackoffBase and BackoffMax time container restarts (CrashLoopBackOff)
 	// [10s and 5m, as the kubelet].
 	BackoffBase time.Duration
@@ -79,6 +84,9 @@ func (c *Config) setDefaults() error {
 	c.DataDir = abs
 	if c.MaxPods <= 0 {
 		c.MaxPods = 110
+	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = "cluster.local"
 	}
 	if c.HostIP == "" {
 		c.HostIP = "127.0.0.1"

@@ -51,8 +51,10 @@
 // agent runs as root, each container also runs in a mount namespace of
 // its own where its volumeMounts are bind mounts at their mountPath
 // (subPath and readOnly applied; missing mount points are created on the
-// host, empty), so unchanged manifests find their files. The directory
-// is:
+// host, empty), so unchanged manifests find their files, and
+// /etc/hosts and /etc/resolv.conf are the pod's own (written to
+// pods/<pod>/etc/ as the kubelet writes them; resolv.conf follows
+// dnsPolicy and dnsConfig with Config.ClusterDNS). The directory is:
 //
 //   - emptyDir (also medium Memory): pods/<pod>/volumes/<volume>, mode 0777;
 //   - configMap, secret, downwardAPI, projected: pods/<pod>/volumes/<volume>,

@@ -354,7 +354,7 @@ func TestPrivateMountsAtMountPath(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("private mount namespaces need root")
 	}
-	e := setup(t, func(c *agent.Config) { c.PrivateMounts = true })
+	e := setup(t, func(c *agent.Config) { c.PrivateMounts, c.ClusterDNS = true, []string{"10.96.0.10"} })
 	ctx := context.Background()
 	if _, err := e.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "mounted"},
@@ -364,7 +364,7 @@ func TestPrivateMountsAtMountPath(t *testing.T) {
 	}
 	at := filepath.Join(t.TempDir(), "etc", "config") // created by the agent
 	file := filepath.Join(t.TempDir(), "single")
-	p := workloadPod(t, "mounter", "files", corev1.EnvVar{Name: "FILES", Value: at + "/greeting," + file})
+	p := workloadPod(t, "mounter", "files", corev1.EnvVar{Name: "FILES", Value: at + "/greeting," + file + ",/etc/resolv.conf,/etc/hosts"})
 	p.Spec.RestartPolicy = corev1.RestartPolicyNever
 	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
 		{Name: "cfg", MountPath: at, ReadOnly: true},
@@ -375,7 +375,11 @@ func TestPrivateMountsAtMountPath(t *testing.T) {
 	e.create(t, p)
 	e.waitPod(t, "mounter", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
 	_, out := e.getLog(t, "mounter", "")
-	for _, want := range []string{"file " + at + `/greeting 644 "hello"`, "file " + file + ` 644 "one file"`} {
+	for _, want := range []string{
+		"file " + at + `/greeting 644 "hello"`, "file " + file + ` 644 "one file"`,
+		`file /etc/resolv.conf 644 "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"`,
+		`\tmounter\n"`,
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
