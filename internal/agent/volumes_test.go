@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/internal/agent"
@@ -387,4 +388,20 @@ func TestPrivateMountsAtMountPath(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(at, "greeting")); !os.IsNotExist(err) {
 		t.Errorf("the pod's mount is visible on the host: %v", err)
 	}
+}
+
+func TestDownwardAPIVolumeFollowsLabels(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	p := workloadPod(t, "labelled", "watch-file", corev1.EnvVar{Name: "WATCH_FILE", Value: "$(SKIFF_VOLUME_INFO)/labels"})
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "info", MountPath: "/etc/info"}}
+	p.Spec.Volumes = []corev1.Volume{{Name: "info", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+		Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}}}}
+	e.create(t, p)
+	e.waitLog(t, "labelled", "main", `content "app=\"labelled\""`)
+	patch := []byte(`{"metadata":{"labels":{"version":"v2"}}}`)
+	if _, err := e.client.CoreV1().Pods("default").Patch(ctx, "labelled", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitLog(t, "labelled", "main", `content "app=\"labelled\"\nversion=\"v2\""`)
 }
