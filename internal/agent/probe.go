@@ -14,6 +14,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/skiff-dev/skiff/internal/agent/runtime"
 )
 
 type probeKind string
@@ -56,6 +58,7 @@ func (w *podWorker) startProbes(pod *corev1.Pod, c *corev1.Container, cs *ctrSta
 		if _, _, env, err := w.resolve(ctx, pod, c); err == nil {
 			target.env = env
 		}
+		target.mounts = w.containerMounts(pod, c)
 	}
 	start := cs.Run.StartedAt
 	grace := gracePeriod(pod, false)
@@ -74,6 +77,7 @@ type probeTarget struct {
 	podIP     string
 	container *corev1.Container
 	env       []string
+	mounts    []runtime.Mount // the container's, with Config.PrivateMounts
 }
 
 // runProbe runs one probe of one run until ctx ends, applying its
@@ -251,6 +255,10 @@ func runProbeOnce(ctx context.Context, p *corev1.Probe, t probeTarget) (bool, st
 			cmd.Dir = t.container.WorkingDir
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// In the container's mount namespace's view (PrivateMounts).
+		if err := runtime.WithMounts(cmd, t.mounts); err != nil {
+			return false, err.Error()
+		}
 		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		out, err := cmd.CombinedOutput()
 		if ctx.Err() != nil {

@@ -191,6 +191,20 @@ func (w *podWorker) volumeEnv(c *corev1.Container) []envVar {
 	return out
 }
 
+// containerMounts are the mounts c runs with: none unless
+// Config.PrivateMounts and root, else the pod's /etc files and c's
+// volumeMounts (which win, coming last).
+func (w *podWorker) containerMounts(pod *corev1.Pod, c *corev1.Container) []runtime.Mount {
+	if !w.a.cfg.PrivateMounts || os.Geteuid() != 0 {
+		return nil
+	}
+	etc, err := w.etcMounts(pod)
+	if err != nil {
+		w.log.Warn("pod hosts and resolv.conf", "err", err)
+	}
+	return append(etc, w.mounts(c)...)
+}
+
 // mounts are c's volumeMounts as bind mounts (Config.PrivateMounts).
 func (w *podWorker) mounts(c *corev1.Container) []runtime.Mount {
 	var out []runtime.Mount

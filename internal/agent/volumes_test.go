@@ -388,6 +388,17 @@ func TestPrivateMountsAtMountPath(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(at, "greeting")); !os.IsNotExist(err) {
 		t.Errorf("the pod's mount is visible on the host: %v", err)
 	}
+
+	// Exec probes see the container's mounts too. (A generous timeout:
+	// the probe starts the race-enabled test binary twice, shim and
+	// probe.)
+	probed := workloadPod(t, "probed", "sleep")
+	probed.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: at}}
+	probed.Spec.Containers[0].ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, TimeoutSeconds: 10, ProbeHandler: corev1.ProbeHandler{
+		Exec: &corev1.ExecAction{Command: []string{exe(t), "--probe-file", at + "/greeting"}}}}
+	probed.Spec.Volumes = p.Spec.Volumes
+	e.create(t, probed)
+	e.waitPod(t, "probed", "Ready", isReady)
 }
 
 func TestDownwardAPIVolumeFollowsLabels(t *testing.T) {

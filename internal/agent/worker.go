@@ -427,14 +427,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	}
 	spec := w.runSpec(pod, c.Name, attempt)
 	spec.Path, spec.Args, spec.Env, spec.Dir = path, args, env, dir
-	if w.a.cfg.PrivateMounts && os.Geteuid() == 0 {
-		etc, err := w.etcMounts(pod)
-		if err != nil {
-			w.log.Warn("pod hosts and resolv.conf", "err", err)
-		}
-		// The container's own mounts win over /etc/hosts and resolv.conf.
-		spec.Mounts = append(etc, w.mounts(c)...)
-	}
+	spec.Mounts = w.containerMounts(pod, c)
 	if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o700); err != nil {
 		w.log.Error("container dir", "err", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -121,4 +122,31 @@ func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []st
 	attr.Unshareflags |= syscall.CLONE_NEWNS
 	spec.Dir = "/" // the shim changes to the real one after mounting
 	return self, []string{self}, append(append([]string{}, spec.Env...), shimEnv+"="+string(b)), nil
+}
+
+// WithMounts makes cmd (not yet started) run in a new mount namespace
+// with mounts made first, through the same shim as Start: for commands
+// run "in" a container started with mounts (exec probes, hooks).
+func WithMounts(cmd *exec.Cmd, mounts []Mount) error {
+	if len(mounts) == 0 || cmd.Err != nil {
+		return nil
+	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	var args []string
+	if len(cmd.Args) > 1 {
+		args = cmd.Args[1:]
+	}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	spec := Spec{Path: cmd.Path, Args: args, Env: env, Dir: cmd.Dir, Mounts: mounts}
+	path, argv, env, err := shimCmd(&spec, cmd.SysProcAttr)
+	if err != nil {
+		return err
+	}
+	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = path, argv, env, spec.Dir
+	return nil
 }
