@@ -23,7 +23,11 @@ var binary string
 
 func TestMain(m *testing.M) {
 	if w := os.Getenv(workloadEnv); w != "" {
-		// This process is a pod's container: see workload_test.go.
+		// This process is a pod's container (or a command run in one by
+		// kubectl exec, named by its first argument): see workload_test.go.
+		if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+			w = os.Args[1]
+		}
 		os.Exit(runWorkload(w))
 	}
 	flag.Parse()

@@ -42,6 +42,11 @@ func runWorkload(w string) int {
 		}()
 		_ = srv.Serve(ln)
 		return 0
+	case "whoami":
+		// Run by kubectl exec inside a pod: prints the pod's name, fails
+		// with 3 so that the exit code's way back is tested too.
+		fmt.Println("I am", os.Getenv("POD_NAME"))
+		return 3
 	}
 	fmt.Fprintln(os.Stderr, "unknown workload", w)
 	return 2
@@ -108,6 +113,29 @@ func TestWorkloads(t *testing.T) {
 	if logs := k.ok(t, "", "logs", one); !strings.Contains(logs, "serving on "+ips[one]+":8080") {
 		t.Fatalf("logs of %s: %q", one, logs)
 	}
+
+	// exec runs in the pod's context; its exit code comes back.
+	r := k.run(t, "", "exec", one, "--", self, "whoami")
+	if !strings.Contains(r.stdout, "I am "+one) || r.err == nil || !strings.Contains(r.stderr, "exit code 3") {
+		t.Fatalf("exec: err %v, stdout %q, stderr %q", r.err, r.stdout, r.stderr)
+	}
+	// port-forward reaches the pod's port from a local one.
+	pf, pfOut := k.start(t, "port-forward", "pod/"+one, ":8080")
+	var local string
+	eventually(t, 10*time.Second, func() error {
+		for _, l := range lines(pfOut.String()) {
+			if rest, ok := strings.CutPrefix(l, "Forwarding from 127.0.0.1:"); ok {
+				local = strings.Fields(rest)[0]
+				return nil
+			}
+		}
+		return fmt.Errorf("port-forward output %q", pfOut.String())
+	})
+	if body := get(t, "http://127.0.0.1:"+local); body != "v1 "+one {
+		t.Fatalf("through port-forward: %q", body)
+	}
+	_ = pf.Process.Kill()
+	_ = pf.Wait()
 
 	// A Service selects the pods: Endpoints follow them.
 	k.ok(t, "", "expose", "deployment", "hello", "--port=80", "--target-port=http")
