@@ -359,6 +359,11 @@ func (h *handler) getScale(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.respondScale(w, r, obj)
+}
+
+// respondScale answers the autoscaling/v1 Scale of obj.
+func (h *handler) respondScale(w http.ResponseWriter, r *http.Request, obj runtime.Object) {
 	sc, err := h.store.Scale(obj)
 	if err != nil {
 		h.fail(w, r, err)
@@ -387,12 +392,7 @@ func (h *handler) writeScale(w http.ResponseWriter, r *http.Request, sc *autosca
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.store.Scale(out)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.respond(w, r, http.StatusOK, res)
+	h.respondScale(w, r, out)
 }
 
 // decodeDeleteOptions decodes a DeleteOptions body. Clients send it under

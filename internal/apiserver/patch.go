@@ -236,7 +236,7 @@ func (h *handler) patchScale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var sc *autoscalingv1.Scale
-	_, _, err = h.store.Update(r.Context(), h.ri.Namespace, h.ri.Name, func(cur runtime.Object) (runtime.Object, error) {
+	out, _, err := h.store.Update(r.Context(), h.ri.Namespace, h.ri.Name, func(cur runtime.Object) (runtime.Object, error) {
 		if cur == nil {
 			return nil, apierrors.NewNotFound(h.store.Kind.GroupResource(), h.ri.Name)
 		}
@@ -265,15 +265,5 @@ func (h *handler) patchScale(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	obj, err := h.store.Get(r.Context(), h.ri.Namespace, h.ri.Name)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	res, err := h.store.Scale(obj)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.respond(w, r, http.StatusOK, res)
+	h.respondScale(w, r, out)
 }
