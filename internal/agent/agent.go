@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	listerscorev1 "k8s.io/client-go/listers/core/v1"
+	listersdiscoveryv1 "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -129,8 +130,12 @@ type Agent struct {
 	cmLister   listerscorev1.ConfigMapLister
 	secrets    cache.SharedIndexInformer
 	secLister  listerscorev1.SecretLister
-	events     record.EventBroadcaster
-	recorder   record.EventRecorder
+	// slices tell when a terminating pod has left its services' endpoints
+	// (see drain.go).
+	slices      cache.SharedIndexInformer
+	sliceLister listersdiscoveryv1.EndpointSliceLister
+	events      record.EventBroadcaster
+	recorder    record.EventRecorder
 
 	// set once by Run before any worker starts
 	ips        *podip.Allocator
@@ -173,6 +178,8 @@ func New(cfg Config, client kubernetes.Interface, logger *slog.Logger) (*Agent, 
 	a.cmLister = a.shared.Core().V1().ConfigMaps().Lister()
 	a.secrets = a.shared.Core().V1().Secrets().Informer()
 	a.secLister = a.shared.Core().V1().Secrets().Lister()
+	a.slices = a.shared.Discovery().V1().EndpointSlices().Informer()
+	a.sliceLister = a.shared.Discovery().V1().EndpointSlices().Lister()
 	a.events = record.NewBroadcaster()
 	a.recorder = a.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
 	return a, nil

@@ -66,7 +66,10 @@ type podWorker struct {
 	adopted  bool
 	termSent bool
 	killAt   time.Time
-	stopped  bool // processes stopped for good (terminal phase)
+	// drainStart and drainedAt time the wait for the pod to leave its
+	// services' endpoints before SIGTERM (drain.go).
+	drainStart, drainedAt time.Time
+	stopped               bool // processes stopped for good (terminal phase)
 	// volPaths maps the pod's volumes to their host paths once they are
 	// set up (nil before).
 	volPaths map[string]string
@@ -572,6 +575,11 @@ func (w *podWorker) syncTerminating(ctx context.Context, pod *corev1.Pod, gone b
 		}
 	}
 	if len(running) > 0 {
+		if !w.termSent && !gone {
+			if wait := w.drainWait(pod, now); wait > 0 {
+				return wait, false
+			}
+		}
 		if !w.termSent {
 			w.termSent = true
 			w.killAt = now.Add(gracePeriod(pod, gone))

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -38,7 +39,9 @@ func runWorkload(w string) int {
 			signal.Notify(ch, syscall.SIGTERM)
 			<-ch
 			fmt.Println("SIGTERM: shutting down")
-			_ = srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
 		}()
 		_ = srv.Serve(ln)
 		return 0
@@ -52,14 +55,16 @@ func runWorkload(w string) int {
 	return 2
 }
 
-func deploymentOf(bin, version string) string {
+func deploymentOf(bin, version string) string { return deploymentN(bin, version, 3) }
+
+func deploymentN(bin, version string, replicas int) string {
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: hello
   annotations: {kubernetes.io/change-cause: "version %[2]s"}
 spec:
-  replicas: 3
+  replicas: %[4]d
   selector: {matchLabels: {app: hello}}
   template:
     metadata: {labels: {app: hello}}
@@ -81,7 +86,7 @@ spec:
         readinessProbe:
           httpGet: {path: /, port: http}
           periodSeconds: 1
-`, bin, version, workloadEnv)
+`, bin, version, workloadEnv, replicas)
 }
 
 // TestWorkloads runs a Deployment of real HTTP servers and drives it with
