@@ -152,6 +152,23 @@ func TestWorkloads(t *testing.T) {
 		return nil
 	})
 
+	// Requests to the ClusterIP reach every pod.
+	svcURL := "http://" + net.JoinHostPort(k.ok(t, "", "get", "service", "hello", "-o", "jsonpath={.spec.clusterIP}"), "80")
+	eventually(t, 20*time.Second, func() error {
+		seen := map[string]bool{}
+		for range 60 {
+			if f := strings.Fields(getNewConn(t, svcURL)); len(f) == 2 {
+				seen[f[1]] = true
+			}
+		}
+		for name := range ips {
+			if !seen[name] {
+				return fmt.Errorf("%s got no request through the service (saw %v)", name, seen)
+			}
+		}
+		return nil
+	})
+
 	// A deleted pod is replaced by one with a new address.
 	k.ok(t, "", "delete", "pod", one)
 	eventually(t, 30*time.Second, func() error {
@@ -240,7 +257,18 @@ func containerPIDs(t *testing.T, k *kubectl) []int {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
+	return getWith(t, &http.Client{Timeout: 5 * time.Second}, url)
+}
+
+// getNewConn is get on a connection of its own (a kept-alive connection
+// stays with the endpoint the proxy chose for it).
+func getNewConn(t *testing.T, url string) string {
+	t.Helper()
+	return getWith(t, &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}, url)
+}
+
+func getWith(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
