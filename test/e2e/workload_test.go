@@ -45,6 +45,25 @@ func runWorkload(w string) int {
 		}()
 		_ = srv.Serve(ln)
 		return 0
+	case "keeper":
+		// Keeps a file in its volume: reports what an earlier incarnation
+		// left there, writes its own start, then sleeps until SIGTERM.
+		dir := os.Getenv("SKIFF_VOLUME_DATA")
+		path := dir + "/visits"
+		old, _ := os.ReadFile(path)
+		fmt.Printf("found %q\n", strings.TrimSpace(string(old)))
+		line := os.Getenv("POD_NAME") + "@" + os.Getenv("POD_IP") + "\n"
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "open:", err)
+			return 1
+		}
+		_, _ = f.WriteString(line)
+		_ = f.Close()
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		<-ch
+		return 0
 	case "whoami":
 		// Run by kubectl exec inside a pod: prints the pod's name, fails
 		// with 3 so that the exit code's way back is tested too.
