@@ -34,17 +34,21 @@ func main() {
 	skiff := flag.String("skiff", "", "skiff binary (default: build ./cmd/skiff into a temp dir)")
 	maxPods := flag.Int("pods", 10000, "pods stored for the largest measurement (bounded to 20000)")
 	starts := flag.Int("starts", 5, "start-up measurements")
+	workloads := flag.Int("workloads", 1000, "replicas of the Deployment scenarios (0 skips them; bounded to 5000)")
 	flag.Parse()
 	if *maxPods > 20000 {
 		*maxPods = 20000
 	}
-	if err := run(*skiff, *maxPods, *starts); err != nil {
+	if *workloads > 5000 {
+		*workloads = 5000
+	}
+	if err := run(*skiff, *maxPods, *starts, *workloads); err != nil {
 		fmt.Fprintln(os.Stderr, "skiffbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, maxPods, starts int) error {
+func run(bin string, maxPods, starts, workloads int) error {
 	tmp, err := os.MkdirTemp("", "skiffbench")
 	if err != nil {
 		return err
@@ -103,10 +107,11 @@ func run(bin string, maxPods, starts int) error {
 	}
 	var rows []row
 	stored := 0
-	for _, target := range []int{1000, maxPods} {
-		if target < stored {
-			continue
-		}
+	targets := []int{1000}
+	if maxPods > 1000 {
+		targets = append(targets, maxPods)
+	}
+	for _, target := range targets {
 		// Fill up to target-1000 concurrently, then time 1000 sequential
 		// operations of each kind.
 		if err := fill(ctx, cs, stored, target-1000); err != nil {
@@ -168,6 +173,10 @@ func run(bin string, maxPods, starts int) error {
 		fmt.Printf("| %d | %v | %v | %v | %v | %v | %v | %v |\n", r.stored, pct(r.create, 50), pct(r.create, 99), pct(r.get, 50), pct(r.get, 99), pct(r.up, 50), pct(r.up, 99), r.list.Round(time.Millisecond/10))
 	}
 	fmt.Printf("\nList of 3000 pods (one namespace of 3000, best of 5): %v\n", list3k.Round(time.Millisecond/10))
+	s.stop()
+	if workloads > 0 {
+		return benchWorkloads(bin, tmp, workloads)
+	}
 	return nil
 }
 
@@ -262,13 +271,20 @@ type proc struct {
 // start runs skiff server on dir and returns once /readyz answers, with
 // the time it took.
 func start(bin, dir string) (*proc, time.Duration, error) {
-	kc := filepath.Join(dir, "kubeconfig")
-	os.Remove(kc)
-	t0 := time.Now()
 	// The API server and etcd alone, as the kube-apiserver
 	// figures are: no controllers, scheduler, agent or DNS acting on the
 	// benchmark's pods.
-	cmd := exec.Command(bin, "server", "--data-dir", dir, "--port", "0", "--log-level", "error", "--controllers=")
+	return startWith(bin, dir, "--controllers=")
+}
+
+// startWith runs skiff server on dir with extra flags and returns once
+// /readyz answers, with the time it took.
+func startWith(bin, dir string, extra ...string) (*proc, time.Duration, error) {
+	kc := filepath.Join(dir, "kubeconfig")
+	os.Remove(kc)
+	t0 := time.Now()
+	args := append([]string{"server", "--data-dir", dir, "--port", "0", "--log-level", "error"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// benchWorkloads times the issue-3 scenarios on a server running the
+// controllers and scheduler but no node agent: a Deployment of n replicas
+// created until every pod is bound, then a rolling update of it until the
+// rollout completes. Two fake nodes stand in for kubelets; the benchmark
+// marks their pods Running and Ready as soon as they are bound, as a fast
+// kubelet would.
+func benchWorkloads(bin, tmp string, n int) error {
+	dir := filepath.Join(tmp, "workloads")
+	p, _, err := startWith(bin, dir, "--disable-agent", "--controllers=*,-dns")
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	cs, err := p.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for i := 0; i < 2; i++ {
+		if err := fakeNode(ctx, cs, fmt.Sprintf("bench-node-%d", i), n); err != nil {
+			return err
+		}
+	}
+	var bound atomic.Int64
+	stopKubelet := fakeKubelet(ctx, cs, &bound)
+	defer stopKubelet()
+
+	replicas := int32(n)
+	labels := map[string]string{"app": "bench"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.example/web:1", Command: []string{"sleep", "1000"}}}}},
+		},
+	}
+	t0 := time.Now()
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool { return bound.Load() >= int64(n) }); err != nil {
+		return fmt.Errorf("waiting for %d pods bound (%d so far): %w", n, bound.Load(), err)
+	}
+	created := time.Since(t0)
+	if err := waitRollout(ctx, cs, 1); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:2"}]}}}}`)
+	if _, err := cs.AppsV1().Deployments("default").Patch(ctx, "bench", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return err
+	}
+	if err := waitRollout(ctx, cs, 2); err != nil {
+		return err
+	}
+	rolled := time.Since(t1)
+	fmt.Printf("\n## Workloads (`skiff server --disable-agent`, 2 fake nodes, pods marked Ready on binding)\n\n")
+	fmt.Printf("| scenario | time |\n|---|---|\n")
+	fmt.Printf("| Deployment of %d replicas created until every pod is bound | %v |\n", n, created.Round(time.Millisecond))
+	fmt.Printf("| rolling update of the %d replicas (25%% surge, 25%% unavailable) until complete | %v |\n", n, rolled.Round(time.Millisecond))
+	return nil
+}
+
+// fakeNode registers a Ready node with room for pods pods.
+func fakeNode(ctx context.Context, cs kubernetes.Interface, name string, pods int) error {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}}}
+	node, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	room := corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("1000"), corev1.ResourceMemory: resource.MustParse("1Ti"),
+		corev1.ResourcePods: *resource.NewQuantity(int64(pods), resource.DecimalSI),
+	}
+	node.Status = corev1.NodeStatus{Capacity: room, Allocatable: room,
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now(), Reason: "KubeletReady"}}}
+	_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+	return err
+}
+
+// fakeKubelet marks every bound pod Running and Ready (and finishes the
+// graceful deletion of deleted ones), counting bound pods.
+func fakeKubelet(ctx context.Context, cs kubernetes.Interface, bound *atomic.Int64) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	f := informers.NewSharedInformerFactory(cs, 0)
+	work := make(chan *corev1.Pod, 4096)
+	seen := sync.Map{}
+	handle := func(obj any) {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok || pod.Spec.NodeName == "" {
+			return
+		}
+		if _, dup := seen.LoadOrStore(pod.UID, true); !dup {
+			bound.Add(1)
+		}
+		if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
+			select {
+			case work <- pod:
+			case <-ctx.Done():
+			}
+		}
+	}
+	_, _ = f.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: handle, UpdateFunc: func(_, o any) { handle(o) },
+	})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case pod := <-work:
+					if pod.DeletionTimestamp != nil {
+						zero := int64(0)
+						_ = cs.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+						continue
+					}
+					p := pod.DeepCopy()
+					now := metav1.Now()
+					p.Status.Phase = corev1.PodRunning
+					p.Status.PodIP = "127.200.0.1"
+					p.Status.StartTime = &now
+					p.Status.Conditions = []corev1.PodCondition{
+						{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+						{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+						{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+					}
+					_, _ = cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+				}
+			}
+		})
+	}
+	f.Start(ctx.Done())
+	return func() { cancel(); f.Shutdown(); wg.Wait() }
+}
+
+// waitRollout waits until the bench Deployment has rolled out generation
+// gen completely.
+func waitRollout(ctx context.Context, cs kubernetes.Interface, gen int64) error {
+	var last string
+	err := waitFor(ctx, func() bool {
+		d, err := cs.AppsV1().Deployments("default").Get(ctx, "bench", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		st := d.Status
+		last = fmt.Sprintf("generation %d/%d updated %d available %d replicas %d", st.ObservedGeneration, d.Generation, st.UpdatedReplicas, st.AvailableReplicas, st.Replicas)
+		return d.Generation == gen && st.ObservedGeneration >= gen && st.UpdatedReplicas == *d.Spec.Replicas &&
+			st.AvailableReplicas == *d.Spec.Replicas && st.Replicas == *d.Spec.Replicas
+	})
+	if err != nil {
+		return fmt.Errorf("rollout of generation %d: %w (%s)", gen, err, last)
+	}
+	return nil
+}
+
+func waitFor(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
