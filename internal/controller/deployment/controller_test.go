@@ -217,19 +217,31 @@ func isReady(p *corev1.Pod) bool {
 }
 
 func TestRollingUpdateInvariant(t *testing.T) {
-	cases := []struct{ surge, unavailable intstr.IntOrString }{
-		{intstr.FromString("25%"), intstr.FromString("25%")},
-		{intstr.FromInt32(0), intstr.FromInt32(1)},
-		{intstr.FromInt32(3), intstr.FromInt32(0)},
-		{intstr.FromString("30%"), intstr.FromInt32(2)},
+	cases := []struct {
+		replicas           int32
+		surge, unavailable intstr.IntOrString
+	}{
+		{10, intstr.FromString("25%"), intstr.FromString("25%")},
+		{10, intstr.FromInt32(0), intstr.FromInt32(1)},
+		{10, intstr.FromInt32(3), intstr.FromInt32(0)},
+		{10, intstr.FromString("30%"), intstr.FromInt32(2)},
+		// The 100-replica runs (skipped with -short: the race
+		// detector run).
+		{100, intstr.FromString("25%"), intstr.FromString("25%")},
+		{100, intstr.FromInt32(0), intstr.FromString("10%")},
+		{100, intstr.FromString("5%"), intstr.FromInt32(0)},
 	}
 	e := start(t, &controllertest.Node{})
 	for i, tc := range cases {
 		name := fmt.Sprintf("roll%d", i)
-		t.Run(tc.surge.String()+"-"+tc.unavailable.String(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d-%s-%s", tc.replicas, tc.surge.String(), tc.unavailable.String()), func(t *testing.T) {
+			if tc.replicas > 10 && testing.Short() {
+				t.Skip("100 replicas: not in -short mode")
+			}
+			n := int(tc.replicas)
 			e := *e
 			e.t = t
-			d := newDeployment(name, 10, "v1")
+			d := newDeployment(name, tc.replicas, "v1")
 			d.Spec.Strategy = rolling(tc.surge, tc.unavailable)
 			if _, err := e.client.AppsV1().Deployments(e.ns).Create(e.ctx, d, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
@@ -243,11 +255,11 @@ func TestRollingUpdateInvariant(t *testing.T) {
 						ready++
 					}
 				}
-				if len(active) > 10+int(surge) {
-					return fmt.Sprintf("%d pods > replicas+maxSurge = %d", len(active), 10+surge)
+				if len(active) > n+int(surge) {
+					return fmt.Sprintf("%d pods > replicas+maxSurge = %d", len(active), n+int(surge))
 				}
-				if ready < 10-int(unavail) {
-					return fmt.Sprintf("%d available < replicas-maxUnavailable = %d", ready, 10-unavail)
+				if ready < n-int(unavail) {
+					return fmt.Sprintf("%d available < replicas-maxUnavailable = %d", ready, n-int(unavail))
 				}
 				return ""
 			})
@@ -260,7 +272,7 @@ func TestRollingUpdateInvariant(t *testing.T) {
 			for _, rs := range e.replicaSets(name) {
 				want := int32(0)
 				if rs.Spec.Template.Spec.Containers[0].Image == "v2" {
-					want = 10
+					want = tc.replicas
 					hash := ComputeHash(&d.Spec.Template, d.Status.CollisionCount)
 					if rs.Name != name+"-"+hash || rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash {
 						t.Errorf("new rs %s labels %v, want hash %s", rs.Name, rs.Labels, hash)
