@@ -25,6 +25,18 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	// As a hook: append a line to a file, or fail.
+	if len(os.Args) == 4 && os.Args[1] == "--append" {
+		if err := appendLine(os.Args[2], os.Args[3]); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if len(os.Args) == 2 && os.Args[1] == "--fail" {
+		fmt.Println("failing on purpose")
+		os.Exit(1)
+	}
 	if w := os.Getenv("SKIFF_TEST_WORKLOAD"); w != "" {
 		os.Exit(workload(w))
 	}
@@ -99,6 +111,17 @@ func workload(name string) int {
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)
 		return 0
+	case "record-term":
+		// Appends "sigterm" to TERM_FILE when SIGTERM comes, then exits.
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		fmt.Println("waiting for SIGTERM")
+		<-ch
+		if err := appendLine(os.Getenv("TERM_FILE"), "sigterm"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
@@ -107,4 +130,16 @@ func workload(name string) int {
 	}
 	fmt.Fprintln(os.Stderr, "unknown workload", name)
 	return 2
+}
+
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -31,11 +31,17 @@ type probeSet struct {
 	cancel context.CancelFunc
 }
 
+// stopProbes stops the run's probes and its postStart hook.
 func (cs *ctrState) stopProbes() {
 	if cs.probes != nil {
 		cs.probes.cancel()
 		cs.probes = nil
 	}
+	if cs.hookCancel != nil {
+		cs.hookCancel()
+		cs.hookCancel = nil
+	}
+	cs.postStarting = false
 }
 
 // startProbes starts the probes of a run that just started (or was
@@ -53,12 +59,8 @@ func (w *podWorker) startProbes(pod *corev1.Pod, c *corev1.Container, cs *ctrSta
 	ps := &probeSet{cancel: cancel}
 	cs.probes = ps
 	target := probeTarget{podIP: w.st.IP, container: c}
-	if c.Lifecycle != nil || c.ReadinessProbe != nil || c.LivenessProbe != nil || c.StartupProbe != nil {
-		// exec probes run with the container's environment.
-		if _, _, env, err := w.resolve(ctx, pod, c); err == nil {
-			target.env = env
-		}
-		target.mounts = w.containerMounts(pod, c)
+	if c.ReadinessProbe != nil || c.LivenessProbe != nil || c.StartupProbe != nil {
+		target = w.execTarget(ctx, pod, c)
 	}
 	start := cs.Run.StartedAt
 	grace := gracePeriod(pod, false)
@@ -77,7 +79,20 @@ type probeTarget struct {
 	podIP     string
 	container *corev1.Container
 	env       []string
-	mounts    []runtime.Mount // the container's, with Config.PrivateMounts
+	mounts    []runtime.Mount     // the container's, with Config.PrivateMounts
+	cred      *syscall.Credential // the container's user, nil for the agent's
+}
+
+// execTarget is what exec probes and hooks of c need to run as the
+// container runs: its environment, mounts and user.
+func (w *podWorker) execTarget(ctx context.Context, pod *corev1.Pod, c *corev1.Container) probeTarget {
+	t := probeTarget{podIP: w.st.IP, container: c}
+	if _, _, env, err := w.resolve(ctx, pod, c); err == nil {
+		t.env = env
+	}
+	t.mounts = w.containerMounts(pod, c)
+	t.cred, _ = w.a.credential(pod, c)
+	return t
 }
 
 // runProbe runs one probe of one run until ctx ends, applying its
@@ -249,20 +264,9 @@ func runProbeOnce(ctx context.Context, p *corev1.Probe, t probeTarget) (bool, st
 		if len(p.Exec.Command) == 0 {
 			return false, "exec probe has no command"
 		}
-		cmd := exec.CommandContext(ctx, p.Exec.Command[0], p.Exec.Command[1:]...)
-		cmd.Env = t.env
-		if t.container.WorkingDir != "" {
-			cmd.Dir = t.container.WorkingDir
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		// In the container's mount namespace's view (PrivateMounts).
-		if err := runtime.WithMounts(cmd, t.mounts); err != nil {
-			return false, err.Error()
-		}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-		out, err := cmd.CombinedOutput()
+		out, err := runExec(ctx, p.Exec.Command, t)
 		if ctx.Err() != nil {
-			return false, fmt.Sprintf("command timed out")
+			return false, "command timed out"
 		}
 		if err != nil {
 			return false, fmt.Sprintf("%v: %s", err, truncate(out, 1024))
@@ -280,6 +284,22 @@ func runProbeOnce(ctx context.Context, p *corev1.Probe, t probeTarget) (bool, st
 		return true, ""
 	}
 	return true, ""
+}
+
+// runExec runs argv as a command "in" the container: with its
+// environment, working directory, user and (PrivateMounts) mount view.
+func runExec(ctx context.Context, argv []string, t probeTarget) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = t.env
+	if t.container.WorkingDir != "" {
+		cmd.Dir = t.container.WorkingDir
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: t.cred}
+	if err := runtime.WithMounts(cmd, t.mounts); err != nil {
+		return nil, err
+	}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return cmd.CombinedOutput()
 }
 
 func truncate(b []byte, n int) string {

@@ -51,6 +51,10 @@ type ctrState struct {
 
 	proc   *runtime.Process // nil unless Run is running and watched
 	probes *probeSet
+	// postStarting is set while the run's postStart hook runs;
+	// hookCancel stops that hook.
+	postStarting bool
+	hookCancel   func()
 }
 
 // runRecord is one run of a container.

@@ -211,6 +211,10 @@ func (w *podWorker) containerStatus(pod *corev1.Pod, c *corev1.Container, cs *ct
 		s.LastTerminationState.Terminated = terminated(cs.Last)
 	}
 	switch {
+	case r.Running && cs.postStarting:
+		// Not running until its postStart hook returned, as with the
+		// kubelet.
+		s.State.Waiting = &corev1.ContainerStateWaiting{Reason: reasonContainerCreating}
 	case r.Running:
 		s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(r.StartedAt.Truncate(time.Second))}
 		s.Started = ptrBool(cs.Started)

@@ -404,6 +404,9 @@ func (w *podWorker) startOrRestart(ctx context.Context, pod *corev1.Pod, c *core
 
 func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, cs *ctrState, now time.Time) {
 	path, args, env, err := w.resolve(ctx, pod, c)
+	if err == nil {
+		err = w.a.checkNonRoot(pod, c)
+	}
 	if err != nil {
 		cs.WaitReason, cs.WaitMessage = reasonConfigError, err.Error()
 		var ce *configError
@@ -431,6 +434,11 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	spec := w.runSpec(pod, c.Name, attempt)
 	spec.Path, spec.Args, spec.Env, spec.Dir = path, args, env, dir
 	spec.Mounts = w.containerMounts(pod, c)
+	cred, ignored := w.a.credential(pod, c)
+	if ignored != "" {
+		w.warn(pod, c.Name, reasonRunAsIgnored, ignored)
+	}
+	spec.Credential = cred
 	if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o700); err != nil {
 		w.log.Error("container dir", "err", err)
 	}
@@ -451,8 +459,12 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	cs.Run = &runRecord{Attempt: attempt, PID: proc.PID, Ticks: proc.StartTicks, StartedAt: proc.StartedAt, Running: true}
 	cs.proc = proc
 	w.watch(proc)
-	w.startProbes(pod, c, cs, attempt)
 	w.event(pod, c.Name, corev1.EventTypeNormal, "Started", fmt.Sprintf("Started container %s", c.Name))
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		w.startPostStart(pod, c, cs, attempt)
+	} else {
+		w.startProbes(pod, c, cs, attempt)
+	}
 	w.save()
 }
 
@@ -549,6 +561,13 @@ func (w *podWorker) adopt(pod *corev1.Pod) {
 	}
 }
 
+func hookContainer(pod *corev1.Pod, name string) *corev1.Container {
+	if pod == nil {
+		return nil
+	}
+	return findContainer(pod, name)
+}
+
 func findContainer(pod *corev1.Pod, name string) *corev1.Container {
 	for i := range pod.Spec.InitContainers {
 		if pod.Spec.InitContainers[i].Name == name {
@@ -588,6 +607,11 @@ func (w *podWorker) syncTerminating(ctx context.Context, pod *corev1.Pod, gone b
 				if cs.proc != nil {
 					if !gone {
 						w.event(pod, name, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Stopping container %s", name))
+					}
+					if c := hookContainer(pod, name); c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
+						// SIGTERM follows the hook.
+						w.startPreStop(pod, c, cs.proc)
+						continue
 					}
 					if err := cs.proc.Signal(syscall.SIGTERM); err != nil {
 						w.log.Warn("stop container", "container", name, "err", err)

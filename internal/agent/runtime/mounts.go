@@ -27,6 +27,14 @@ type shimSpec struct {
 	Path   string   `json:"path"`
 	Args   []string `json:"args"`
 	Dir    string   `json:"dir"`
+	// Cred is taken on after mounting, which needs root.
+	Cred *shimCred `json:"cred,omitempty"`
+}
+
+type shimCred struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups"`
 }
 
 // init turns any binary that links this package into the mount shim when
@@ -51,6 +59,25 @@ func runShim(v string) int {
 	for _, m := range s.Mounts {
 		if err := bindMount(m); err != nil {
 			fmt.Fprintln(os.Stderr, "skiff mount shim:", err)
+			return 127
+		}
+	}
+	if c := s.Cred; c != nil {
+		// Groups first: after setuid the shim may no longer change them.
+		groups := make([]int, len(c.Groups))
+		for i, g := range c.Groups {
+			groups[i] = int(g)
+		}
+		if err := syscall.Setgroups(groups); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff mount shim: setgroups:", err)
+			return 127
+		}
+		if err := syscall.Setgid(int(c.GID)); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff mount shim: setgid:", err)
+			return 127
+		}
+		if err := syscall.Setuid(int(c.UID)); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff mount shim: setuid:", err)
 			return 127
 		}
 	}
@@ -113,7 +140,13 @@ func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []st
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
 	}
-	b, err := json.Marshal(shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir})
+	ss := shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir}
+	if c := attr.Credential; c != nil {
+		// The shim must mount as root; it changes user itself after.
+		ss.Cred = &shimCred{UID: c.Uid, GID: c.Gid, Groups: c.Groups}
+		attr.Credential = nil
+	}
+	b, err := json.Marshal(ss)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
 	}

@@ -39,6 +39,9 @@ type Spec struct {
 	// Mounts, if any, are made in a mount namespace of the process's
 	// own (needs root); see Mount.
 	Mounts []Mount
+	// Credential, if set, is the user, group and supplementary groups
+	// the process runs as (needs root); nil runs it as the agent's user.
+	Credential *syscall.Credential
 }
 
 // Exit says how a process ended.
@@ -161,7 +164,7 @@ func Start(spec Spec) (*Process, error) {
 		Dir:         spec.Dir,
 		Stdout:      childEnds[0],
 		Stderr:      childEnds[1],
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: spec.Credential},
 	}
 	if len(spec.Mounts) > 0 {
 		if cmd.Path, cmd.Args, cmd.Env, err = shimCmd(&spec, cmd.SysProcAttr); err != nil {
