@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -171,4 +172,38 @@ func TestRunAsNonRootRefusesRoot(t *testing.T) {
 			p.Status.ContainerStatuses[0].State.Waiting != nil &&
 			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerConfigError"
 	})
+}
+
+func TestPreStopHTTPGetToPodIP(t *testing.T) {
+	e := setup(t, nil)
+	p := workloadPod(t, "prestop-http", "http-server", corev1.EnvVar{Name: "PORT", Value: "8080"})
+	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{
+		PreStop: &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/prestop", Port: intstr.FromInt32(8080)}},
+	}
+	e.create(t, p)
+	e.waitPod(t, "prestop-http", "Ready", isReady)
+	e.waitLog(t, "prestop-http", "main", "listening on")
+	dir := e.podDir(p.Namespace, "prestop-http")
+	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), "prestop-http", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The log goes with the pod: read it from the file while it lasts.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(filepath.Join(dir, "main", "0.log"))
+		if strings.Contains(string(b), "request /prestop") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the preStop httpGet never reached the pod")
+}
+
+// podDir finds the agent's directory of a pod by name.
+func (e *env) podDir(ns, name string) string {
+	m, _ := filepath.Glob(filepath.Join(e.dir, "pods", ns+"_"+name+"_*"))
+	if len(m) == 0 {
+		return ""
+	}
+	return m[0]
 }

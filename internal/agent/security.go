@@ -52,24 +52,28 @@ func containerRunAs(pod *corev1.Pod, c *corev1.Container) runAs {
 // another one runs as the agent's user anyway and ignored says why (for
 // a Warning event).
 func (a *Agent) credential(pod *corev1.Pod, c *corev1.Container) (cred *syscall.Credential, ignored string) {
-	r := containerRunAs(pod, c)
+	return credentialFor(containerRunAs(pod, c), c.Name, os.Getuid(), os.Getgid(), primaryGroup)
+}
+
+// credentialFor is credential for an agent running as selfUID:selfGID;
+// group finds a user's primary group.
+func credentialFor(r runAs, name string, selfUID, selfGID int, group func(int64) int64) (cred *syscall.Credential, ignored string) {
 	if r.uid == nil && r.gid == nil && len(r.groups) == 0 {
 		return nil, ""
 	}
-	self := os.Getuid()
-	uid := int64(self)
+	uid := int64(selfUID)
 	if r.uid != nil {
 		uid = *r.uid
 	}
-	gid := int64(os.Getgid())
+	gid := int64(selfGID)
 	if r.gid != nil {
 		gid = *r.gid
 	} else if r.uid != nil {
-		gid = primaryGroup(uid)
+		gid = group(uid)
 	}
-	if self != 0 {
-		if uid != int64(self) || gid != int64(os.Getgid()) || len(r.groups) > 0 {
-			return nil, fmt.Sprintf("container %s asks for user %d, group %d and supplemental groups %v, but the agent does not run as root: it runs as the agent's user %d", c.Name, uid, gid, r.groups, self)
+	if selfUID != 0 {
+		if uid != int64(selfUID) || gid != int64(selfGID) || len(r.groups) > 0 {
+			return nil, fmt.Sprintf("container %s asks for user %d, group %d and supplemental groups %v, but the agent does not run as root: it runs as the agent's user %d", name, uid, gid, r.groups, selfUID)
 		}
 		return nil, ""
 	}
