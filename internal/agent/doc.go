@@ -14,6 +14,30 @@
 // as the kubelet does) and the status written through pods/status
 // (status.go). Process exits and probe results only wake the worker.
 //
+// Lifecycle hooks (hooks.go) run as the kubelet runs them: postStart
+// (exec, httpGet, sleep) right after the process starts, the container
+// Waiting in ContainerCreating and its probes held until the hook
+// returns; a failing postStart kills the run (FailedPostStartHook
+// event), which restarts by restartPolicy. preStop runs when the pod is
+// deleted, after the endpoint drain and before SIGTERM, within the grace
+// period (SIGKILL no sooner than 2s after the hook); a failure is a
+// FailedPreStopHook event and SIGTERM follows anyway. httpGet hooks go
+// to the pod's address unless they name a host. Liveness kills and
+// agent shutdown do not run preStop.
+//
+// # Users
+//
+// runAsUser, runAsGroup, supplementalGroups and fsGroup (as a
+// supplementary group) of the pod's and the container's securityContext
+// (the container's wins) apply to the container's process and to its
+// exec probes and hooks when the agent runs as root (security.go). A
+// runAsUser without runAsGroup takes the user's group from the host's
+// passwd, or group 0 for an unknown user, as container runtimes do;
+// runAsNonRoot refuses a container that would run as uid 0
+// (CreateContainerConfigError). An agent that is not root cannot change
+// user: a container that asks for another user or group runs as the
+// agent's user anyway, with a RunAsUserIgnored Warning event saying so.
+//
 // Commands are run from the host filesystem with Kubernetes' $(VAR)
 // expansion (expand.go) and the full env/envFrom (env.go); a container
 // without a command runs the program its image is aliased to

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/internal/agent"
 )
 
 func TestPreStopRunsBeforeSIGTERM(t *testing.T) {
@@ -206,4 +209,40 @@ func (e *env) podDir(ns, name string) string {
 		return ""
 	}
 	return m[0]
+}
+
+// With PrivateMounts the mount shim changes user after mounting; hooks
+// run through it too.
+func TestRunAsUserWithPrivateMounts(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	e := setup(t, func(c *agent.Config) { c.PrivateMounts = true })
+	bin := worldExecutable(t)
+	at := filepath.Join(filepath.Dir(bin), "data")
+	p := workloadPod(t, "nobody-mounts", "sleep")
+	p.Spec.Containers[0].Command = []string{bin}
+	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To(int64(65534))}
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: at}}
+	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{
+		PostStart: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{bin, "--append", at + "/hook", "poststart"}}},
+	}
+	p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	got := e.create(t, p)
+	running := e.waitPod(t, "nobody-mounts", "Ready", isReady)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pidOf(t, running.Status.ContainerStatuses[0])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\nUid:\t65534\t65534\t65534\t65534\n") {
+		t.Errorf("not running as 65534:\n%s", b)
+	}
+	hook := filepath.Join(e.volumeDir(got, "data"), "hook")
+	fi, err := os.Stat(hook)
+	if err != nil {
+		t.Fatalf("postStart hook file: %v", err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != 65534 {
+		t.Errorf("hook file owner = %+v, want uid 65534", fi.Sys())
+	}
 }
