@@ -22,8 +22,9 @@
 // deleted, after the endpoint drain and before SIGTERM, within the grace
 // period (SIGKILL no sooner than 2s after the hook); a failure is a
 // FailedPreStopHook event and SIGTERM follows anyway. httpGet hooks go
-// to the pod's address unless they name a host. Liveness kills and
-// agent shutdown do not run preStop.
+// to the pod's address unless they name a host. Runs killed for a failed
+// liveness, startup or postStart check get their preStop hook too;
+// agent shutdown (StopPodsOnExit) does not run it.
 //
 // # Users
 //

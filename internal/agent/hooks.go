@@ -115,8 +115,27 @@ func (w *podWorker) startPostStart(pod *corev1.Pod, c *corev1.Container, cs *ctr
 		cancel()
 		w.event(pod, c.Name, corev1.EventTypeWarning, reasonFailedPostStartHook, err.Error())
 		w.event(pod, c.Name, corev1.EventTypeNormal, "Killing", fmt.Sprintf("FailedPostStartHook: container %s will be killed and restarted", c.Name))
+		if c.Lifecycle.PreStop != nil {
+			grace = w.preStopBeforeKill(w.ctx, pod, c, proc, target, grace)
+		}
 		w.terminate(proc, grace)
 	})
+}
+
+// preStopBeforeKill runs c's preStop hook before a run is killed while
+// the pod stays (failed liveness, startup or postStart), as the kubelet
+// does; it returns the grace left for SIGTERM.
+func (w *podWorker) preStopBeforeKill(ctx context.Context, pod *corev1.Pod, c *corev1.Container, proc *runtime.Process, target probeTarget, grace time.Duration) time.Duration {
+	start := time.Now()
+	hctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	hctx, stop := w.hookContext(hctx, proc)
+	err := runHook(hctx, c.Lifecycle.PreStop, pod, target)
+	stop()
+	if err != nil {
+		w.event(pod, c.Name, corev1.EventTypeWarning, reasonFailedPreStopHook, err.Error())
+	}
+	return max(grace-time.Since(start), minHookGrace)
 }
 
 // terminate sends proc SIGTERM and SIGKILL after grace.

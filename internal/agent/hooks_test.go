@@ -246,3 +246,24 @@ func TestRunAsUserWithPrivateMounts(t *testing.T) {
 		t.Errorf("hook file owner = %+v, want uid 65534", fi.Sys())
 	}
 }
+
+func TestLivenessKillRunsPreStop(t *testing.T) {
+	e := setup(t, nil)
+	file := filepath.Join(t.TempDir(), "order")
+	p := workloadPod(t, "live-prestop", "record-term", corev1.EnvVar{Name: "TERM_FILE", Value: file})
+	p.Spec.Containers[0].LivenessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9)}},
+		PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1,
+	}
+	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{
+		PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{exe(t), "--append", file, "prestop"}}},
+	}
+	e.create(t, p)
+	e.waitPod(t, "live-prestop", "restarted by liveness", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
+	})
+	b, err := os.ReadFile(file)
+	if err != nil || !strings.HasPrefix(string(b), "prestop\nsigterm\n") {
+		t.Errorf("order file = %q, %v; want the preStop hook before SIGTERM", b, err)
+	}
+}

@@ -219,8 +219,17 @@ func (w *podWorker) killForProbe(ctx context.Context, name string, attempt int32
 		return
 	}
 	proc := cs.proc
+	pod := w.podSnapshot()
+	c := hookContainer(pod, name)
+	var target probeTarget
+	if c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
+		target = w.execTarget(ctx, pod, c)
+	}
 	w.mu.Unlock()
-	w.event(w.podSnapshot(), name, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Container %s failed %s probe, will be restarted", name, map[probeKind]string{probeLiveness: "liveness", probeStartup: "startup"}[kind]))
+	w.event(pod, name, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Container %s failed %s probe, will be restarted", name, map[probeKind]string{probeLiveness: "liveness", probeStartup: "startup"}[kind]))
+	if target.container != nil {
+		grace = w.preStopBeforeKill(ctx, pod, c, proc, target, grace)
+	}
 	proc.Signal(syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
