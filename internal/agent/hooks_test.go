@@ -187,13 +187,18 @@ func TestPreStopHTTPGetToPodIP(t *testing.T) {
 	e.waitPod(t, "prestop-http", "Ready", isReady)
 	e.waitLog(t, "prestop-http", "main", "listening on")
 	dir := e.podDir(p.Namespace, "prestop-http")
+	// The log goes with the pod: a hard link keeps the file readable after
+	// the agent removes the pod's directory.
+	kept := filepath.Join(t.TempDir(), "main.log")
+	if err := os.Link(filepath.Join(dir, "main", "0.log"), kept); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), "prestop-http", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The log goes with the pod: read it from the file while it lasts.
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(filepath.Join(dir, "main", "0.log"))
+		b, _ := os.ReadFile(kept)
 		if strings.Contains(string(b), "request /prestop") {
 			return
 		}

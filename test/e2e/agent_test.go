@@ -37,8 +37,8 @@ func TestAgentJoins(t *testing.T) {
 		}
 	})
 	eventually(t, 20*time.Second, func() error {
-		out := k.ok(t, "", "get", "node", "joined", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
-		if out != "True" {
+		out, err := k.try(t, "get", "node", "joined", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if err != nil || out != "True" {
 			return fmt.Errorf("joined node Ready=%q; agent log:\n%s", out, log.String())
 		}
 		return nil

@@ -178,6 +178,17 @@ func (k *kubectl) ok(t *testing.T, stdin string, args ...string) string {
 	return r.stdout
 }
 
+// try runs kubectl for a poll: its output, or an error saying why it
+// failed (the object may not exist yet).
+func (k *kubectl) try(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r := k.run(t, "", args...)
+	if r.err != nil {
+		return "", fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), r.err, strings.TrimSpace(r.stderr))
+	}
+	return r.stdout, nil
+}
+
 // fails runs kubectl, expects it to fail and returns its stderr.
 func (k *kubectl) fails(t *testing.T, stdin string, args ...string) string {
 	t.Helper()

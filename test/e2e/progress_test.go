@@ -47,7 +47,11 @@ func TestScaleMovesTraffic(t *testing.T) {
 	answering := func(want int) {
 		t.Helper()
 		eventually(t, 30*time.Second, func() error {
-			eps := strings.Fields(k.ok(t, "", "get", "endpoints", "hello", "-o", "jsonpath={.subsets[*].addresses[*].ip}"))
+			out, err := k.try(t, "get", "endpoints", "hello", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
+			if err != nil {
+				return err
+			}
+			eps := strings.Fields(out)
 			if len(eps) != want {
 				return fmt.Errorf("%d endpoints, want %d", len(eps), want)
 			}

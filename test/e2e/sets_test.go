@@ -100,9 +100,10 @@ func TestStatefulSet(t *testing.T) {
 	}
 	k.ok(t, "", "rollout", "undo", "statefulset/db")
 	eventually(t, 60*time.Second, func() error {
-		img := k.ok(t, "", "get", "pod", "db-2", "-o", "jsonpath={.spec.containers[0].image}")
-		if img != "sleeper:v1" {
-			return fmt.Errorf("db-2 image %q after undo", img)
+		// db-2 is deleted and created again on the way: absent for a while.
+		r := k.run(t, "", "get", "pod", "db-2", "-o", "jsonpath={.spec.containers[0].image}")
+		if r.err != nil || r.stdout != "sleeper:v1" {
+			return fmt.Errorf("db-2 image %q after undo (%v %s)", r.stdout, r.err, r.stderr)
 		}
 		return nil
 	})

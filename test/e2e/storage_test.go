@@ -63,7 +63,11 @@ spec:
 	}
 	oldIP := k.ok(t, "", "get", "pod", "web-1", "-o", "jsonpath={.status.podIP}")
 	eventually(t, 10*time.Second, func() error {
-		if logs := k.ok(t, "", "logs", "web-1"); !strings.Contains(logs, `found ""`) {
+		logs, err := k.try(t, "logs", "web-1")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(logs, `found ""`) {
 			return fmt.Errorf("first web-1 logs %q", logs)
 		}
 		return nil
@@ -71,14 +75,20 @@ spec:
 	oldUID := k.ok(t, "", "get", "pod", "web-1", "-o", "jsonpath={.metadata.uid}")
 	k.ok(t, "", "delete", "pod", "web-1")
 	eventually(t, 60*time.Second, func() error {
-		uid := k.ok(t, "", "get", "pod", "web-1", "-o", "jsonpath={.metadata.uid} {.status.phase}")
+		uid, err := k.try(t, "get", "pod", "web-1", "-o", "jsonpath={.metadata.uid} {.status.phase}")
+		if err != nil {
+			return err
+		}
 		if strings.HasPrefix(uid, oldUID) || !strings.HasSuffix(uid, " Running") {
 			return fmt.Errorf("web-1 not back yet: %q", uid)
 		}
 		return nil
 	})
 	eventually(t, 10*time.Second, func() error {
-		logs := k.ok(t, "", "logs", "web-1")
+		logs, err := k.try(t, "logs", "web-1")
+		if err != nil {
+			return err
+		}
 		if !strings.Contains(logs, "found \"web-1@"+oldIP+"\"") {
 			return fmt.Errorf("new web-1 did not find the old file: logs %q", logs)
 		}

@@ -164,7 +164,10 @@ func TestWorkloads(t *testing.T) {
 	// A Service selects the pods: Endpoints follow them.
 	k.ok(t, "", "expose", "deployment", "hello", "--port=80", "--target-port=http")
 	eventually(t, 20*time.Second, func() error {
-		eps := k.ok(t, "", "get", "endpoints", "hello", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
+		eps, err := k.try(t, "get", "endpoints", "hello", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
+		if err != nil {
+			return err
+		}
 		if len(strings.Fields(eps)) != 3 {
 			return fmt.Errorf("endpoints %q", eps)
 		}
