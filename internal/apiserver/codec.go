@@ -179,9 +179,8 @@ func (s *Server) decodeBody(w http.ResponseWriter, body []byte, ct string, gvk s
 		obj, actual, err = info.Serializer.Decode(body, &gvk, into)
 	}
 	if err != nil {
-		if runtime.IsStrictDecodingError(err) {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
-		}
+		// Strict decoding errors read "strict decoding error: unknown
+		// field …" after this prefix, as kube-apiserver words them.
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
 	}
 	if actual != nil && (actual.Kind != gvk.Kind || actual.GroupVersion() != gvk.GroupVersion()) {

@@ -45,7 +45,7 @@ func methodNotSupported(gr schema.GroupResource, verb string) error {
 func notFoundPath(path string) error {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status: metav1.StatusFailure, Code: http.StatusNotFound, Reason: metav1.StatusReasonNotFound,
-		Message: fmt.Sprintf("the server could not find the requested resource"),
+		Message: "the server could not find the requested resource",
 		Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: metav1.CauseTypeUnexpectedServerResponse, Message: "404 page not found"}}},
 	}}
 }

@@ -242,9 +242,11 @@ func (h *handler) deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) 
 		if err := decodeDeleteOptions(body, r.Header.Get("Content-Type"), opts); err != nil {
 			return nil, apierrors.NewBadRequest("invalid delete options: " + err.Error())
 		}
-	} else if q := r.URL.Query(); metav1.Convert_url_Values_To_v1_DeleteOptions(&q, opts, nil) != nil {
-		err := metav1.Convert_url_Values_To_v1_DeleteOptions(&q, opts, nil)
-		return nil, apierrors.NewBadRequest(err.Error())
+	} else {
+		q := r.URL.Query()
+		if err := metav1.Convert_url_Values_To_v1_DeleteOptions(&q, opts, nil); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
 	}
 	if isDryRun(r) {
 		opts.DryRun = []string{metav1.DryRunAll}

@@ -242,12 +242,12 @@ func (r *Registry) defaultStorageClass(ctx context.Context, obj runtime.Object) 
 		return noop, nil
 	}
 	classes := r.stores[storagev1.SchemeGroupVersion.WithResource("storageclasses")]
-	res, err := classes.storage.List(ctx, classes.prefix, storage.ListOptions{Revision: 1, NotOlderThan: true})
+	items, err := classes.listRecent(ctx, classes.prefix)
 	if err != nil {
 		return noop, nil // admission is best effort, as upstream's lister-based plugin
 	}
 	var chosen *storagev1.StorageClass
-	for _, kv := range res.Items {
+	for _, kv := range items {
 		o, err := classes.sharedFromKV(kv)
 		if err != nil {
 			continue

@@ -653,13 +653,19 @@ func nameFromKey(key string) string {
 // Kubernetes' admission plugins read informer caches.
 func (s *Store) getRecent(ctx context.Context, ns, name string) (runtime.Object, error) {
 	key := s.key(ns, name)
-	res, err := s.storage.List(ctx, key, storage.ListOptions{Revision: 1, NotOlderThan: true})
-	if err == nil {
-		for _, kv := range res.Items {
+	if items, err := s.listRecent(ctx, key); err == nil {
+		for _, kv := range items {
 			if kv.Key == key {
 				return s.sharedFromKV(kv)
 			}
 		}
 	}
 	return s.Get(ctx, ns, name)
+}
+
+// listRecent lists the keys under prefix as the watch cache has them now,
+// without waiting for it to catch up with etcd (any revision will do).
+func (s *Store) listRecent(ctx context.Context, prefix string) ([]storage.KV, error) {
+	res, err := s.storage.List(ctx, prefix, storage.ListOptions{Revision: 1, NotOlderThan: true})
+	return res.Items, err
 }
