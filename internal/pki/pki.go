@@ -35,6 +35,9 @@ type Bundle struct {
 	caKey     *ecdsa.PrivateKey
 	Serving   tls.Certificate
 	AdminAuth string // the admin bearer token
+	// KubeletClient is the API server's client certificate towards node
+	// agents (CommonName KubeletClientName, signed by the CA).
+	KubeletClient tls.Certificate
 }
 
 // Load reads the credentials under dir, creating what is missing. The
@@ -49,6 +52,9 @@ func Load(dir string, hosts []string, now time.Time) (*Bundle, error) {
 		return nil, err
 	}
 	if err := b.loadOrCreateServing(dir, hosts, now); err != nil {
+		return nil, err
+	}
+	if err := b.loadOrCreateKubeletClient(dir, now); err != nil {
 		return nil, err
 	}
 	tok, err := LoadOrCreateToken(filepath.Join(dir, adminToken))
