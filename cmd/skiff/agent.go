@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,8 @@ func runAgent(args []string) error {
 	dataDir := fs.String("data-dir", filepath.Join(defaultDataDir(), "agent"), "directory for pod state and logs")
 	nodeName := fs.String("node-name", "", "name of this node (default: the hostname)")
 	stopPods := fs.Bool("stop-pods-on-exit", false, "stop every pod of this node when the agent exits (default: pods keep running)")
+	listen := fs.String("listen-address", "127.0.0.1:10250", "HOST:PORT of the agent's HTTPS endpoint, which the server calls for logs, exec and port-forward of this node's pods (the kubelet's port); port 0 picks a free one, \"\" turns it off. Use 0.0.0.0:10250 or this machine's address when the server runs elsewhere")
+	nodeIP := fs.String("node-ip", "", "the node's InternalIP, where the server reaches this agent (default: the --listen-address host when it is a specific address, else 127.0.0.1)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	aliases := imageAliases{}
 	fs.Var(aliases, "image-alias", "NAME=PATH: run PATH for containers of image NAME that have no command (repeatable)")
@@ -72,8 +75,16 @@ func runAgent(args []string) error {
 	if err != nil {
 		return fmt.Errorf("agent: client: %w", err)
 	}
+	hostIP, err := agentNodeIP(*nodeIP, *listen)
+	if err != nil {
+		return err
+	}
+	if host, _, _ := net.SplitHostPort(*listen); *listen != "" && *nodeIP == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		log.Warn("the server reaches this agent at 127.0.0.1 only (same machine); set --node-ip when the server runs elsewhere", "listen-address", *listen)
+	}
 	a, err := agent.New(agent.Config{
 		NodeName: name, DataDir: *dataDir, ImageAliases: aliases, StopPodsOnExit: *stopPods,
+		ServeAddress: *listen, ClientCA: ca, HostIP: hostIP,
 	}, client, log.With("component", "agent", "node", name))
 	if err != nil {
 		return err
@@ -82,4 +93,30 @@ func runAgent(args []string) error {
 	defer stop()
 	log.Info("skiff agent joining", "server", *server, "node", name)
 	return a.Run(ctx)
+}
+
+// agentNodeIP is the node's InternalIP: --node-ip, else the host of
+// --listen-address when it names one address, else 127.0.0.1.
+func agentNodeIP(nodeIP, listen string) (string, error) {
+	if nodeIP != "" {
+		ip := net.ParseIP(nodeIP)
+		if ip == nil {
+			return "", fmt.Errorf("agent: --node-ip %q is not an IP address", nodeIP)
+		}
+		if ip.IsUnspecified() {
+			return "", fmt.Errorf("agent: --node-ip %s: the server cannot dial an unspecified address", nodeIP)
+		}
+		return ip.String(), nil
+	}
+	if listen == "" {
+		return "127.0.0.1", nil
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("agent: --listen-address %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		return ip.String(), nil
+	}
+	return "127.0.0.1", nil
 }

@@ -69,6 +69,17 @@ type Config struct {
 	// [10s and 5m, as the kubelet].
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// ServeAddress (HOST:PORT) is where the agent serves its HTTPS
+	// endpoint for the API server, the kubelet's port 10250: pods' log,
+	// exec and port-forward of this node, which the API server proxies
+	// there ["": not served; the agent inside `skiff server` is called
+	// in-process instead]. Port 0 picks a free port; the bound port is
+	// published in the Node's status.daemonEndpoints.kubeletEndpoint, to
+	// be dialled at the Node's InternalIP (HostIP). See serve.go.
+	ServeAddress string
+	// ClientCA is the cluster CA (PEM) that signed the API server's
+	// client certificate; required with ServeAddress.
+	ClientCA []byte
 }
 
 func (c *Config) setDefaults() error {
@@ -107,6 +118,9 @@ func (c *Config) setDefaults() error {
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = 5 * time.Minute
 	}
+	if c.ServeAddress != "" && len(c.ClientCA) == 0 {
+		return errors.New("agent: serving needs the cluster CA to check the API server's client certificate")
+	}
 	return nil
 }
 
@@ -136,6 +150,9 @@ type Agent struct {
 	sliceLister listersdiscoveryv1.EndpointSliceLister
 	events      record.EventBroadcaster
 	recorder    record.EventRecorder
+	// server is the HTTPS endpoint (nil: not served), set by Run before
+	// the Node is registered.
+	server *server
 
 	// set once by Run before any worker starts
 	ips        *podip.Allocator
@@ -190,6 +207,21 @@ func New(cfg Config, client kubernetes.Interface, logger *slog.Logger) (*Agent, 
 func (a *Agent) Run(ctx context.Context) error {
 	a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer a.events.Shutdown()
+
+	// Bind first: the Node publishes the port and the certificate's pin.
+	srv, err := a.listen()
+	if err != nil {
+		return err
+	}
+	a.server = srv
+	if srv != nil {
+		srvCtx, stopServing := context.WithCancel(ctx)
+		var serving sync.WaitGroup
+		defer serving.Wait()
+		defer stopServing()
+		serving.Go(func() { srv.serve(srvCtx, a.log) })
+		a.log.Info("agent serving", "address", srv.ln.Addr().String(), "sha256", srv.fingerprint)
+	}
 
 	node, err := a.register(ctx)
 	if err != nil {

@@ -119,8 +119,22 @@
 //
 // [Agent.PodSubresources] serves GET pods/NAME/log (container, follow,
 // previous, tailLines, sinceSeconds, sinceTime, timestamps, limitBytes)
-// from the log files; the API server delegates to it.
+// from the log files, and exec and portforward (package stream); the API
+// server delegates to it.
+//
+// # Serving
+//
+// Inside `skiff server` the API server calls that handler in-process. A
+// joined agent with Config.ServeAddress serves it over HTTPS instead, as
+// the kubelet does on port 10250 (serve.go): only a client certificate
+// of the cluster CA named pki.KubeletClientName (the API server) is let
+// in; the agent's own certificate is self-signed under DataDir/pki and
+// reused across restarts, and its SHA-256 fingerprint is published on the
+// Node (annotation pki.ServingCertAnnotation) with the bound port in
+// status.daemonEndpoints.kubeletEndpoint, to be dialled at the Node's
+// InternalIP (Config.HostIP).
 //
 // The agent talks to the API only through client-go. It imports
-// k8s.io/*, and its own subpackages runtime, podip and volume.
+// k8s.io/*, its own subpackages runtime, podip, stream and volume, and
+// internal/pki for the serving credentials.
 package agent

@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/internal/agent/podip"
+	"github.com/skiff-dev/skiff/internal/pki"
 )
 
 // Versions the Node reports.
@@ -81,7 +82,8 @@ func (a *Agent) registerOnce(ctx context.Context) (*corev1.Node, error) {
 	return node, nil
 }
 
-// setNodeSpec sets the labels and the pod CIDR the agent owns.
+// setNodeSpec sets the labels, the serving certificate's pin and the pod
+// CIDR the agent owns.
 func (a *Agent) setNodeSpec(n *corev1.Node) {
 	if n.Labels == nil {
 		n.Labels = map[string]string{}
@@ -91,6 +93,16 @@ func (a *Agent) setNodeSpec(n *corev1.Node) {
 	n.Labels[corev1.LabelArchStable] = goruntime.GOARCH
 	for k, v := range a.cfg.Labels {
 		n.Labels[k] = v
+	}
+	// The pin of the serving certificate, for the API server (serve.go);
+	// a stale one goes when the agent no longer serves.
+	if fp := a.server.publishedFingerprint(); fp != "" {
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations[pki.ServingCertAnnotation] = fp
+	} else {
+		delete(n.Annotations, pki.ServingCertAnnotation)
 	}
 	if n.Spec.PodCIDR == "" {
 		cidr := a.cfg.PodCIDR
@@ -121,7 +133,10 @@ func (a *Agent) nodeStatus(old *corev1.NodeStatus, now time.Time) corev1.NodeSta
 		{Type: corev1.NodeInternalIP, Address: a.cfg.HostIP},
 		{Type: corev1.NodeHostName, Address: hostname},
 	}
-	st.DaemonEndpoints = corev1.NodeDaemonEndpoints{}
+	// Where the API server reaches this agent (0: it does not serve).
+	st.DaemonEndpoints = corev1.NodeDaemonEndpoints{
+		KubeletEndpoint: corev1.DaemonEndpoint{Port: a.server.publishedPort()},
+	}
 	st.NodeInfo = corev1.NodeSystemInfo{
 		MachineID:               readTrim("/etc/machine-id"),
 		BootID:                  readTrim("/proc/sys/kernel/random/boot_id"),
