@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/skiff-dev/skiff/internal/agent/cgroups"
 	"github.com/skiff-dev/skiff/internal/agent/podip"
 )
 
@@ -65,6 +66,10 @@ type Config struct {
 	// PrivateMounts; without ClusterDNS pods keep the host's resolv.conf.
 	ClusterDNS    []string
 	ClusterDomain string
+	// DisableCgroups runs containers outside control groups even when the
+	// agent could make them, so CPU and memory limits are not enforced
+	// (see cgroup.go for when they are).
+	DisableCgroups bool
 	// BackoffBase and BackoffMax time container restarts (CrashLoopBackOff)
 	// [10s and 5m, as the kubelet].
 	BackoffBase time.Duration
@@ -155,6 +160,7 @@ type Agent struct {
 	server *server
 
 	// set once by Run before any worker starts
+	cgroups    *cgroups.Manager // nil: limits are not enforced
 	ips        *podip.Allocator
 	allocated  corev1.ResourceList
 	workerCtx  context.Context
@@ -231,6 +237,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node pod cidr: %w", err)
 	}
+	a.setupCgroups()
 	a.ips, err = podip.New(prefix, filepath.Join(a.cfg.DataDir, "podip"))
 	if err != nil {
 		return err

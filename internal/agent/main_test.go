@@ -107,6 +107,20 @@ func workload(name string) int {
 		fmt.Println("wrote", os.Getenv("WRITE_FILE"))
 		time.Sleep(time.Hour)
 		return 0
+	case "alloc":
+		// Allocates and touches ALLOC_MIB MiB, then sleeps.
+		n, _ := strconv.Atoi(os.Getenv("ALLOC_MIB"))
+		var keep [][]byte
+		for i := 0; i < n; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+		}
+		fmt.Println("allocated", len(keep), "MiB")
+		time.Sleep(time.Hour)
+		return 0
 	case "sleep":
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)

@@ -40,6 +40,7 @@ const (
 	reasonConfigError       = "CreateContainerConfigError"
 	reasonStartError        = "StartError"
 	reasonStatusUnknown     = "ContainerStatusUnknown"
+	reasonOOMKilled         = "OOMKilled"
 )
 
 // podWorker owns one pod: it starts, watches, restarts and stops its
@@ -443,10 +444,12 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		w.log.Error("container dir", "err", err)
 	}
 	var proc *runtime.Process
-	if strings.Contains(path, "/") {
-		proc, err = runtime.Start(spec)
-	} else {
+	if !strings.Contains(path, "/") {
 		err = fmt.Errorf("exec: %q: executable file not found in $PATH", path)
+	} else if spec.CgroupProcs, err = w.a.containerCgroup(w.uid, c); err != nil {
+		err = fmt.Errorf("cgroup: %w", err)
+	} else {
+		proc, err = runtime.Start(spec)
 	}
 	cs.Path = path
 	cs.Ready, cs.Started = false, false
@@ -497,7 +500,7 @@ func (w *podWorker) save() {
 // collectExits records the exits of processes that ended.
 func (w *podWorker) collectExits() {
 	changed := false
-	for _, cs := range w.st.Containers {
+	for name, cs := range w.st.Containers {
 		if cs.proc == nil {
 			continue
 		}
@@ -512,6 +515,8 @@ func (w *podWorker) collectExits() {
 		r := cs.Run
 		r.Running, r.FinishedAt = false, e.At
 		switch {
+		case w.a.oomKilled(w.uid, name, e.Signal) && (!e.Known || e.Code != 0):
+			r.ExitCode, r.Reason, r.Signal = 137, reasonOOMKilled, int32(syscall.SIGKILL)
 		case !e.Known:
 			r.ExitCode, r.Reason = 137, reasonStatusUnknown
 			r.Message = "The agent restarted while the container ran; its exit status is unknown"
@@ -545,6 +550,9 @@ func (w *podWorker) adopt(pod *corev1.Pod) {
 			cs.Run.Running, cs.Run.FinishedAt = false, time.Now()
 			cs.Run.ExitCode, cs.Run.Reason = 137, reasonStatusUnknown
 			cs.Run.Message = "The container ended while the agent was not running; its exit status is unknown"
+			if w.a.oomKilled(w.uid, name, 0) {
+				cs.Run.Reason, cs.Run.Message, cs.Run.Signal = reasonOOMKilled, "", int32(syscall.SIGKILL)
+			}
 			cs.Ready, cs.Started = false, false
 			changed = true
 			continue
@@ -649,6 +657,10 @@ func (w *podWorker) syncTerminating(ctx context.Context, pod *corev1.Pod, gone b
 	}
 	if err := volume.UnmountAll(w.a.volumesDir(w.st)); err != nil {
 		w.log.Warn("unmount pod volumes", "err", err)
+		return time.Second, false
+	}
+	if err := w.a.removeCgroups(w.uid); err != nil {
+		w.log.Warn("remove pod cgroups", "err", err)
 		return time.Second, false
 	}
 	if err := os.RemoveAll(w.a.podDir(w.st.Namespace, w.st.Name, w.uid)); err != nil {

@@ -19,6 +19,13 @@
 // execs the container's program, which keeps the pid. Mounts never
 // reach the host's namespace.
 //
+// # Control groups
+//
+// A Spec with CgroupProcs runs through the same shim (without a new mount
+// namespace when there are no mounts): it writes its pid to each
+// cgroup.procs file right before it execs, so the program starts inside
+// the container's groups and the shim's own memory is not charged there.
+//
 // # Logs
 //
 // The streams go through named pipes in the container's directory, not

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -27,6 +28,8 @@ type shimSpec struct {
 	Path   string   `json:"path"`
 	Args   []string `json:"args"`
 	Dir    string   `json:"dir"`
+	// CgroupProcs are joined after mounting, before changing user.
+	CgroupProcs []string `json:"cgroupProcs,omitempty"`
 	// Cred is taken on after mounting, which needs root.
 	Cred *shimCred `json:"cred,omitempty"`
 }
@@ -59,6 +62,15 @@ func runShim(v string) int {
 	for _, m := range s.Mounts {
 		if err := bindMount(m); err != nil {
 			fmt.Fprintln(os.Stderr, "skiff mount shim:", err)
+			return 127
+		}
+	}
+	// Joined as late as possible, so that little of the shim's own memory
+	// is charged to the container's group, but while still root.
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	for _, procs := range s.CgroupProcs {
+		if err := os.WriteFile(procs, pid, 0); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff mount shim: join cgroup:", err)
 			return 127
 		}
 	}
@@ -130,7 +142,7 @@ func bindMount(m Mount) error {
 }
 
 // shimCmd rewrites what Start executes so that the shim makes spec's
-// mounts first, in a new mount namespace.
+// mounts first, in a new mount namespace, and joins its cgroups.
 func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []string, err error) {
 	// A missing program is a start error, as without the shim.
 	if fi, err := os.Stat(spec.Path); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
@@ -140,7 +152,7 @@ func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []st
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
 	}
-	ss := shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir}
+	ss := shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir, CgroupProcs: spec.CgroupProcs}
 	if c := attr.Credential; c != nil {
 		// The shim must mount as root; it changes user itself after.
 		ss.Cred = &shimCred{UID: c.Uid, GID: c.Gid, Groups: c.Groups}
@@ -150,9 +162,11 @@ func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []st
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
 	}
-	// Go makes / recursively private in the child after unsharing, so
-	// the mounts never reach the host.
-	attr.Unshareflags |= syscall.CLONE_NEWNS
+	if len(spec.Mounts) > 0 {
+		// Go makes / recursively private in the child after unsharing,
+		// so the mounts never reach the host.
+		attr.Unshareflags |= syscall.CLONE_NEWNS
+	}
 	spec.Dir = "/" // the shim changes to the real one after mounting
 	return self, []string{self}, append(append([]string{}, spec.Env...), shimEnv+"="+string(b)), nil
 }

@@ -42,6 +42,10 @@ type Spec struct {
 	// Credential, if set, is the user, group and supplementary groups
 	// the process runs as (needs root); nil runs it as the agent's user.
 	Credential *syscall.Credential
+	// CgroupProcs, if any, are cgroup.procs files the process writes its
+	// pid to right before it execs the program (through the shim, see
+	// Mount), so that the program runs in those control groups.
+	CgroupProcs []string
 }
 
 // Exit says how a process ended.
@@ -166,7 +170,7 @@ func Start(spec Spec) (*Process, error) {
 		Stderr:      childEnds[1],
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: spec.Credential},
 	}
-	if len(spec.Mounts) > 0 {
+	if len(spec.Mounts) > 0 || len(spec.CgroupProcs) > 0 {
 		if cmd.Path, cmd.Args, cmd.Env, err = shimCmd(&spec, cmd.SysProcAttr); err != nil {
 			closeAll(readEnds)
 			sink.close()
