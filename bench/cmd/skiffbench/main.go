@@ -1,9 +1,16 @@
 // Command skiffbench measures skiff's control plane: time from start to
 // /readyz (embedded etcd included), idle memory, and the latency of
 // create/get/update/list with 1k and 10k pods stored, plus memory at 10k
-// pods. It prints a Markdown report.
+// pods; the Deployment scenarios with fake nodes (-workloads); and, with
+// the real node agent and proxy, pod start-up latency and agent memory
+// per pod (-startup) and the time from a pod being Ready to traffic
+// reaching it through its Service (-traffic). It prints a Markdown report.
 //
-//	go run ./bench/cmd/skiffbench [-skiff ./skiff] [-pods 10000]
+//	go run ./bench/cmd/skiffbench [-skiff ./skiff] [-pods 10000] [-starts 5] [-workloads 1000] [-startup 100] [-traffic 30]
+//
+// -pods 0, -starts 0, -workloads 0, -startup 0 and -traffic 0 each skip
+// their section. The traffic section builds its pod program from
+// ./httpecho, so run the command inside the module.
 package main
 
 import (
@@ -32,23 +39,28 @@ import (
 
 func main() {
 	skiff := flag.String("skiff", "", "skiff binary (default: build ./cmd/skiff into a temp dir)")
-	maxPods := flag.Int("pods", 10000, "pods stored for the largest measurement (bounded to 20000)")
+	maxPods := flag.Int("pods", 10000, "pods stored for the largest measurement (0 skips the API and memory sections; else at least 1000, bounded to 20000)")
 	starts := flag.Int("starts", 5, "start-up measurements")
 	workloads := flag.Int("workloads", 1000, "replicas of the Deployment scenarios (0 skips them; bounded to 5000)")
+	startup := flag.Int("startup", 0, "pods of the start-up latency section, created at 20/s with the real agent (0 skips it; bounded to 1000)")
+	traffic := flag.Int("traffic", 0, "pods of the Ready-to-traffic section, one at a time (0 skips it; bounded to 200)")
 	flag.Parse()
 	if *maxPods > 20000 {
 		*maxPods = 20000
 	}
-	if *workloads > 5000 {
-		*workloads = 5000
+	if *maxPods > 0 && *maxPods < 1000 {
+		*maxPods = 1000
 	}
-	if err := run(*skiff, *maxPods, *starts, *workloads); err != nil {
+	*workloads = min(*workloads, 5000)
+	*startup = min(*startup, 1000)
+	*traffic = min(*traffic, 200)
+	if err := run(*skiff, *maxPods, *starts, *workloads, *startup, *traffic); err != nil {
 		fmt.Fprintln(os.Stderr, "skiffbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, maxPods, starts, workloads int) error {
+func run(bin string, maxPods, starts, workloads, startup, traffic int) error {
 	tmp, err := os.MkdirTemp("", "skiffbench")
 	if err != nil {
 		return err
@@ -62,7 +74,7 @@ func run(bin string, maxPods, starts, workloads int) error {
 			return fmt.Errorf("build: %w", err)
 		}
 	}
-	fmt.Printf("# skiff control-plane benchmark\n\n- date: %s\n- machine: %s, %d CPUs, %s, load average %s\n- Go: %s\n- server: `skiff server --controllers=` (API server and embedded etcd only)\n\n",
+	fmt.Printf("# skiff control-plane benchmark\n\n- date: %s\n- machine: %s, %d CPUs, %s, load average %s\n- Go: %s\n- server: `skiff server --controllers=` (API server and embedded etcd only) unless a section says otherwise\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), memTotal(), loadAvg(), runtime.Version())
 
 	// Start-up: fresh data dir each time, and once more on an existing one.
@@ -82,9 +94,34 @@ func run(bin string, maxPods, starts, workloads int) error {
 		again = append(again, d)
 		s.stop()
 	}
-	fmt.Printf("## Start to /readyz (embedded etcd included)\n\n| data dir | median | max |\n|---|---|---|\n")
-	fmt.Printf("| new | %v | %v |\n| existing | %v | %v |\n\n", pct(fresh, 50), pct(fresh, 100), pct(again, 50), pct(again, 100))
+	if starts > 0 {
+		fmt.Printf("## Start to /readyz (embedded etcd included)\n\n| data dir | median | max |\n|---|---|---|\n")
+		fmt.Printf("| new | %v | %v |\n| existing | %v | %v |\n\n", pct(fresh, 50), pct(fresh, 100), pct(again, 50), pct(again, 100))
+	}
+	if maxPods > 0 {
+		if err := benchAPI(bin, tmp, maxPods); err != nil {
+			return err
+		}
+	}
+	if workloads > 0 {
+		if err := benchWorkloads(bin, tmp, workloads); err != nil {
+			return err
+		}
+	}
+	if startup > 0 {
+		if err := benchStartup(bin, tmp, startup); err != nil {
+			return err
+		}
+	}
+	if traffic > 0 {
+		return benchTraffic(bin, tmp, traffic)
+	}
+	return nil
+}
 
+// benchAPI measures memory and API latency with 1000 and maxPods pods
+// stored, on a server without controllers.
+func benchAPI(bin, tmp string, maxPods int) error {
 	s, _, err := start(bin, filepath.Join(tmp, "main"))
 	if err != nil {
 		return err
@@ -174,9 +211,6 @@ func run(bin string, maxPods, starts, workloads int) error {
 	}
 	fmt.Printf("\nList of 3000 pods (one namespace of 3000, best of 5): %v\n", list3k.Round(time.Millisecond/10))
 	s.stop()
-	if workloads > 0 {
-		return benchWorkloads(bin, tmp, workloads)
-	}
 	return nil
 }
 
