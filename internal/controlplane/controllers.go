@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/informers"
@@ -32,8 +31,9 @@ type controllerContext struct {
 	ImageAliases   map[string]string
 	StopPodsOnExit bool
 	DNSAddr        string
-	// SetPodSubresources hands the API server the handler of pods/log,
-	// exec, attach and portforward (the local node agent's).
+	// SetPodSubresources hands the API server the local node agent's
+	// handler of pods/log, exec, attach and portforward, for the pods of
+	// NodeName (pods of other nodes are proxied to their agents).
 	SetPodSubresources func(http.Handler)
 }
 
@@ -85,7 +85,7 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		StopPodsOnExit: c.cfg.StopPodsOnExit,
 		DNSAddr:        c.dnsAddr,
 
-		SetPodSubresources: c.podSubresources.set,
+		SetPodSubresources: c.pods.local.set,
 	}
 	var runs []func(ctx context.Context) error
 	var names []string
@@ -121,24 +121,6 @@ func (c *ControlPlane) runControllers(ctx context.Context, cfg *rest.Config) (wa
 		wg.Wait()
 		cc.Informers.Shutdown()
 	}, nil
-}
-
-// handlerSlot is an http.Handler whose target is set later (the node agent
-// starts after the API server); until then it answers 503.
-type handlerSlot struct {
-	h atomic.Pointer[http.Handler]
-}
-
-func (s *handlerSlot) set(h http.Handler) { s.h.Store(&h) }
-
-func (s *handlerSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h := s.h.Load(); h != nil {
-		(*h).ServeHTTP(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no node agent serves pod logs, exec or port-forward on this server","reason":"ServiceUnavailable","code":503}` + "\n"))
 }
 
 // SelectControllers resolves a --controllers list as kube-controller-manager

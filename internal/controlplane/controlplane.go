@@ -12,11 +12,13 @@ import (
 
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff-dev/skiff/internal/apiserver"
@@ -70,8 +72,9 @@ type ControlPlane struct {
 	mu  sync.Mutex
 	url string // set once serving
 
-	// podSubresources forwards pods/log etc. to the node agent.
-	podSubresources handlerSlot
+	// pods routes pods/log, exec, attach and portforward to the pod's
+	// node agent (podproxy.go); set once the credentials are loaded.
+	pods *podRouter
 
 	// dnsAddr is where cluster DNS listens ("" = none), set before the
 	// controllers start.
@@ -167,6 +170,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("join token: %w", err)
 	}
+	c.pods = c.newPodRouter(reg, bundle)
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg,
 		OpenAPI:  docs,
@@ -176,7 +180,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		}),
 		Logger:          c.log.With("component", "apiserver"),
 		Version:         buildinfo.Info(),
-		PodSubresources: &c.podSubresources,
+		PodSubresources: c.pods,
 	})
 	if err != nil {
 		return err
@@ -257,6 +261,46 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return nil
+}
+
+// newPodRouter reads pods and nodes from the registry, as kube-apiserver
+// reads them from its own storage to find a pod's kubelet.
+func (c *ControlPlane) newPodRouter(reg *registry.Registry, b *pki.Bundle) *podRouter {
+	// The local agent's node, if one runs in this process: with
+	// --disable-agent a joined agent may well have the server's node name.
+	localNode := c.cfg.NodeName
+	if c.cfg.DisableAgent || c.cfg.ControllersSet && !slices.Contains(c.cfg.Controllers, "agent") {
+		localNode = ""
+	}
+	pods := reg.Store(corev1.SchemeGroupVersion.WithResource("pods"))
+	nodes := reg.Store(corev1.SchemeGroupVersion.WithResource("nodes"))
+	return &podRouter{
+		getPod: func(ctx context.Context, ns, name string) (*corev1.Pod, error) {
+			obj, err := pods.Get(ctx, ns, name)
+			if err != nil {
+				return nil, err
+			}
+			pod, ok := obj.(*corev1.Pod)
+			if !ok {
+				return nil, fmt.Errorf("pods store returned %T", obj)
+			}
+			return pod, nil
+		},
+		getNode: func(ctx context.Context, name string) (*corev1.Node, error) {
+			obj, err := nodes.Get(ctx, "", name)
+			if err != nil {
+				return nil, err
+			}
+			node, ok := obj.(*corev1.Node)
+			if !ok {
+				return nil, fmt.Errorf("nodes store returned %T", obj)
+			}
+			return node, nil
+		},
+		clientCert: b.KubeletClient,
+		log:        c.log.With("component", "pod-proxy"),
+		localNode:  localNode,
+	}
 }
 
 // waitServing checks that the API answers over TLS before the kubeconfig
