@@ -538,7 +538,10 @@ func (s *Store) checkUpdate(obj, old runtime.Object, rev int64, opts UpdateOptio
 
 	case "binding":
 		// Bind changed spec.nodeName and the PodScheduled condition itself,
-		// which no other write may do.
+		// which no other write may do. As in Kubernetes, whose binding
+		// writes the pod straight to storage, the pod's managedFields get
+		// no entry for it (real pods list no scheduler there).
+		manager = nil
 	case "finalize":
 		// namespaces/finalize changes spec.finalizers only.
 		setField(obj, "Status", old)

@@ -133,7 +133,7 @@ func (s *Store) Bind(ctx context.Context, ns string, b *corev1.Binding) (runtime
 // bindOptions: a binding writes spec.nodeName and the PodScheduled
 // condition, which neither the main resource nor /status may write alone;
 // it bypasses the spec/status split and the update validation of the spec.
-var bindOptions = UpdateOptions{Subresource: "binding", FieldManager: "skiff-scheduler"}
+var bindOptions = UpdateOptions{Subresource: "binding"}
 
 func setPodCondition(st *corev1.PodStatus, c corev1.PodCondition) {
 	for i := range st.Conditions {
