@@ -42,10 +42,14 @@ import (
 
 // workloadEnv makes the test binary a pod's container: it serves HTTP on
 // $POD_IP:$PORT. Run with the argument "whoami" (by exec) it prints the
-// pod's name and exits with 3.
+// pod's name and exits with 3; with "cat" it copies stdin to stdout.
 const workloadEnv = "SKIFF_CONTROLPLANE_TEST_WORKLOAD"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == "cat" {
+		_, _ = io.Copy(os.Stdout, os.Stdin)
+		os.Exit(0)
+	}
 	if len(os.Args) == 2 && os.Args[1] == "whoami" {
 		fmt.Println("I am", os.Getenv("POD_NAME"))
 		os.Exit(3)
@@ -226,6 +230,28 @@ func TestPodSubresourcesReachJoinedAgent(t *testing.T) {
 		var exit utilexec.ExitError
 		if !errors.As(err, &exit) || exit.ExitStatus() != 3 || strings.TrimSpace(stdout.String()) != "I am web" {
 			t.Fatalf("exec over %s: err %v, stdout %q, stderr %q", name, err, stdout.String(), stderr.String())
+		}
+	}
+
+	// exec -i: stdin goes the other way through the proxy.
+	req = c.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name("web").SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Command: []string{self, "cat"}, Stdin: true, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	for _, name := range []string{"spdy", "websocket"} {
+		var ex remotecommand.Executor
+		if name == "spdy" {
+			ex, err = remotecommand.NewSPDYExecutor(j.srv.Config, "POST", req.URL())
+		} else {
+			ex, err = remotecommand.NewWebSocketExecutor(j.srv.Config, "GET", req.URL().String())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: strings.NewReader("through stdin\n"), Stdout: &stdout, Stderr: &stderr})
+		cancel()
+		if err != nil || stdout.String() != "through stdin\n" {
+			t.Fatalf("exec -i over %s: err %v, stdout %q, stderr %q", name, err, stdout.String(), stderr.String())
 		}
 	}
 

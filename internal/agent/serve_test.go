@@ -1,0 +1,85 @@
+package agent_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff-dev/skiff/internal/agent"
+	"github.com/skiff-dev/skiff/internal/pki"
+	"github.com/skiff-dev/skiff/internal/testserver"
+)
+
+// TestServePublishesEndpoint checks what the Node says about the agent's
+// HTTPS endpoint across restarts: the bound port, a certificate pin that
+// stays the same (the certificate is reused), and neither once the agent
+// stops serving.
+func TestServePublishesEndpoint(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ca, err := os.ReadFile(filepath.Join(srv.DataDir, "pki", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	killLeftovers(t, dir)
+	node := func(wantServing bool) *corev1.Node {
+		t.Helper()
+		var n *corev1.Node
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var err error
+			n, err = srv.Client.CoreV1().Nodes().Get(context.Background(), testNode, metav1.GetOptions{})
+			serving := err == nil && n.Status.DaemonEndpoints.KubeletEndpoint.Port > 0 && n.Annotations[pki.ServingCertAnnotation] != ""
+			off := err == nil && n.Status.DaemonEndpoints.KubeletEndpoint.Port == 0 && n.Annotations[pki.ServingCertAnnotation] == ""
+			if wantServing && serving || !wantServing && off {
+				return n
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node (serving %v): %v %+v", wantServing, err, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	serve := func(c *agent.Config) { c.ServeAddress, c.ClientCA = "127.0.0.1:0", ca }
+
+	a := startTestAgent(t, srv.Client, dir, serve)
+	first := node(true)
+	pin := first.Annotations[pki.ServingCertAnnotation]
+	cert, err := os.ReadFile(filepath.Join(dir, "pki", "serving.crt"))
+	if err != nil {
+		t.Fatalf("serving certificate not kept in the data dir: %v", err)
+	}
+	a.stop()
+
+	// A restarted agent reuses its certificate: the pin does not change.
+	a = startTestAgent(t, srv.Client, dir, serve)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := node(true)
+		if n.ResourceVersion != first.ResourceVersion || time.Now().After(deadline) {
+			if got := n.Annotations[pki.ServingCertAnnotation]; got != pin {
+				t.Fatalf("pin after restart %s, want %s", got, pin)
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "pki", "serving.crt")); string(again) != string(cert) {
+		t.Fatal("restart made a new serving certificate")
+	}
+	a.stop()
+
+	// Not serving: the port and the stale pin go.
+	startTestAgent(t, srv.Client, dir, nil)
+	node(false)
+
+	// Serving without the CA is a configuration error.
+	if _, err := agent.New(agent.Config{NodeName: "x", DataDir: t.TempDir(), ServeAddress: "127.0.0.1:0"}, srv.Client, nil); err == nil {
+		t.Fatal("ServeAddress without ClientCA accepted")
+	}
+}
