@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-dev/skiff/internal/apiserver"
 	"github.com/skiff-dev/skiff/internal/buildinfo"
 	"github.com/skiff-dev/skiff/internal/defaulting"
+	"github.com/skiff-dev/skiff/internal/inproc"
 	"github.com/skiff-dev/skiff/internal/openapi"
 	"github.com/skiff-dev/skiff/internal/pki"
 	"github.com/skiff-dev/skiff/internal/registry"
@@ -242,8 +243,11 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 
 	ctrlCtx, stopControllers := context.WithCancel(ctx)
 	defer stopControllers()
+	// The controllers, scheduler, agent, proxy and DNS reach the API
+	// server in-process: the same requests and authentication as over
+	// the socket, without the socket, TLS and HTTP/2 framing.
 	waitControllers, err := c.runControllers(ctrlCtx, &rest.Config{Host: url, BearerToken: bundle.AdminAuth,
-		TLSClientConfig: rest.TLSClientConfig{CAData: bundle.CAPEM}})
+		Transport: &inproc.Transport{Handler: api}})
 	if err != nil {
 		return err
 	}
@@ -260,6 +264,7 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
+	c.pods.closeIdle()
 	return nil
 }
 

@@ -169,6 +169,15 @@ func (p *podRouter) transport(addr, pin string) *http.Transport {
 	return t
 }
 
+// closeIdle closes the kept connections to agents (at shutdown).
+func (p *podRouter) closeIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.transports {
+		t.CloseIdleConnections()
+	}
+}
+
 // agentEndpoint is where a Node's agent listens (HOST:PORT) and the pin
 // of its certificate, or why it cannot be reached.
 func agentEndpoint(n *corev1.Node) (addr, pin string, err error) {
