@@ -78,9 +78,10 @@ type Config struct {
 	// endpoint for the API server, the kubelet's port 10250: pods' log,
 	// exec and port-forward of this node, which the API server proxies
 	// there ["": not served; the agent inside `skiff server` is called
-	// in-process instead]. Port 0 picks a free port; the bound port is
-	// published in the Node's status.daemonEndpoints.kubeletEndpoint, to
-	// be dialled at the Node's InternalIP (HostIP). See serve.go.
+	// in-process instead]. Port 0, or a port already taken, picks a free
+	// port; the bound port is published in the Node's
+	// status.daemonEndpoints.kubeletEndpoint, to be dialled at the Node's
+	// InternalIP (HostIP). See serve.go.
 	ServeAddress string
 	// ClientCA is the cluster CA (PEM) that signed the API server's
 	// client certificate; required with ServeAddress.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,8 +53,17 @@ func (a *Agent) listen() (*server, error) {
 		return nil, errors.New("agent: the client CA holds no PEM certificate")
 	}
 	tcp, err := net.Listen("tcp", a.cfg.ServeAddress)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Another agent (or a kubelet) on this machine has the port: any
+		// port will do, the Node publishes the one bound.
+		host, _, _ := net.SplitHostPort(a.cfg.ServeAddress)
+		tcp, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err == nil {
+			a.log.Warn("agent port taken (another agent on this machine?); using another", "wanted", a.cfg.ServeAddress, "address", tcp.Addr().String())
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("agent: listen on %s (another agent on this machine? pick another address or port 0): %w", a.cfg.ServeAddress, err)
+		return nil, fmt.Errorf("agent: listen on %s: %w", a.cfg.ServeAddress, err)
 	}
 	ln := tls.NewListener(tcp, &tls.Config{
 		Certificates: []tls.Certificate{cert},

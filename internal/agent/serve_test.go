@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,9 +17,9 @@ import (
 )
 
 // TestServePublishesEndpoint checks what the Node says about the agent's
-// HTTPS endpoint across restarts: the bound port, a certificate pin that
-// stays the same (the certificate is reused), and neither once the agent
-// stops serving.
+// HTTPS endpoint across restarts: the bound port (another one when the
+// asked one is taken), a certificate pin that stays the same (the
+// certificate is reused), and neither once the agent stops serving.
 func TestServePublishesEndpoint(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	ca, err := os.ReadFile(filepath.Join(srv.DataDir, "pki", "ca.crt"))
@@ -45,10 +46,20 @@ func TestServePublishesEndpoint(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	serve := func(c *agent.Config) { c.ServeAddress, c.ClientCA = "127.0.0.1:0", ca }
+	// The port asked for is taken (another agent): a free one is used
+	// and published.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	serve := func(c *agent.Config) { c.ServeAddress, c.ClientCA = taken.Addr().String(), ca }
 
 	a := startTestAgent(t, srv.Client, dir, serve)
 	first := node(true)
+	if got := int(first.Status.DaemonEndpoints.KubeletEndpoint.Port); got == taken.Addr().(*net.TCPAddr).Port {
+		t.Fatalf("published the taken port %d", got)
+	}
 	pin := first.Annotations[pki.ServingCertAnnotation]
 	cert, err := os.ReadFile(filepath.Join(dir, "pki", "serving.crt"))
 	if err != nil {
