@@ -29,7 +29,7 @@ func runAgent(args []string) error {
 	dataDir := fs.String("data-dir", filepath.Join(defaultDataDir(), "agent"), "directory for pod state and logs")
 	nodeName := fs.String("node-name", "", "name of this node (default: the hostname)")
 	stopPods := fs.Bool("stop-pods-on-exit", false, "stop every pod of this node when the agent exits (default: pods keep running)")
-	listen := fs.String("listen-address", "127.0.0.1:10250", "HOST:PORT of the agent's HTTPS endpoint, which the server calls for logs, exec and port-forward of this node's pods (the kubelet's port); port 0 picks a free one, \"\" turns it off. Use 0.0.0.0:10250 or this machine's address when the server runs elsewhere")
+	listen := fs.String("listen-address", "127.0.0.1:10250", "HOST:PORT of the agent's HTTPS endpoint, which the server calls for logs, exec and port-forward of this node's pods (the kubelet's port); port 0 (or a taken port) picks a free one, published on the Node; \"\" turns it off. Use 0.0.0.0:10250 or this machine's address when the server runs elsewhere")
 	nodeIP := fs.String("node-ip", "", "the node's InternalIP, where the server reaches this agent (default: the --listen-address host when it is a specific address, else 127.0.0.1)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	aliases := imageAliases{}
