@@ -140,13 +140,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeRawJSON(w, http.StatusOK, s.cfg.Version)
 		return
 	}
+	var user User
 	if s.cfg.Authenticate != nil {
-		if _, ok := s.cfg.Authenticate(r); !ok {
+		var ok bool
+		if user, ok = s.cfg.Authenticate(r); !ok {
 			s.writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
 		}
 	}
 	switch {
+	case strings.HasPrefix(path, "/debug/pprof/"):
+		s.serveProfiling(w, r, user)
+		return
 	case strings.HasPrefix(path, "/openapi/"):
 		if s.cfg.OpenAPI == nil {
 			s.writeError(w, r, notFoundPath(path))

@@ -18,6 +18,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,11 +38,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// cpuProfile, if set, is where the server's CPU profile of the
+// Deployment scenarios goes (fetched from its /debug/pprof/profile).
+var cpuProfile string
+
 func main() {
 	skiff := flag.String("skiff", "", "skiff binary (default: build ./cmd/skiff into a temp dir)")
 	maxPods := flag.Int("pods", 10000, "pods stored for the largest measurement (0 skips the API and memory sections; else at least 1000, bounded to 20000)")
 	starts := flag.Int("starts", 5, "start-up measurements")
 	workloads := flag.Int("workloads", 1000, "replicas of the Deployment scenarios (0 skips them; bounded to 5000)")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile during the Deployment scenarios to this file")
 	startup := flag.Int("startup", 0, "pods of the start-up latency section, created at 20/s with the real agent (0 skips it; bounded to 1000)")
 	traffic := flag.Int("traffic", 0, "pods of the Ready-to-traffic section, one at a time (0 skips it; bounded to 200)")
 	flag.Parse()
@@ -372,6 +378,42 @@ func (p *proc) client() (kubernetes.Interface, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	return kubernetes.NewForConfig(cfg)
+}
+
+// profile fetches the server's CPU profile over the next d into path;
+// the returned function waits for it.
+func (p *proc) profile(path string, d time.Duration) (wait func() error) {
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(p.dir, "kubeconfig"))
+			if err != nil {
+				return err
+			}
+			rt, err := rest.TransportFor(cfg)
+			if err != nil {
+				return err
+			}
+			resp, err := (&http.Client{Transport: rt}).Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", cfg.Host, int(d.Seconds())))
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("profile: %s", resp.Status)
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}()
+	}()
+	return func() error { return <-done }
 }
 
 // rss is the resident memory of the server process and its anonymous
