@@ -1,8 +1,17 @@
 package controlplane
 
 import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,6 +77,70 @@ func TestAgentEndpoint(t *testing.T) {
 		}
 		if err != nil || addr != tc.addr || gotPin != pin {
 			t.Errorf("%s: %q %q %v, want %q", tc.name, addr, gotPin, err, tc.addr)
+		}
+	}
+}
+
+// TestRouterProxiesWithoutCallerCredentials checks what reaches an agent:
+// the path and query, the API server's client certificate, and none of
+// the caller's credentials.
+func TestRouterProxiesWithoutCallerCredentials(t *testing.T) {
+	b, err := pki.Load(t.TempDir(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving, err := pki.LoadOrCreateSelfSigned(t.TempDir(), "n1", []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		URI, CN string
+		Header  http.Header
+	}
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := seen{URI: r.RequestURI, Header: r.Header}
+		if len(r.TLS.PeerCertificates) > 0 {
+			s.CN = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		_ = json.NewEncoder(w).Encode(s)
+	}))
+	backend.TLS = &tls.Config{Certificates: []tls.Certificate{serving}, ClientAuth: tls.RequireAnyClientCert}
+	backend.StartTLS()
+	defer backend.Close()
+	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
+	portN, _ := strconv.Atoi(port)
+
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Annotations: map[string]string{pki.ServingCertAnnotation: pki.Fingerprint(serving.Certificate[0])}}}
+	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
+	n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(portN)
+	router := &podRouter{
+		getPod: func(_ context.Context, ns, name string) (*corev1.Pod, error) {
+			return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: corev1.PodSpec{NodeName: "n1"}}, nil
+		},
+		getNode:    func(context.Context, string) (*corev1.Node, error) { return n, nil },
+		clientCert: b.KubeletClient,
+		log:        slog.New(slog.DiscardHandler),
+		localNode:  "server-node",
+	}
+	defer router.closeIdle()
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/namespaces/ns1/pods/p1/log?follow=true&tailLines=3", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("Impersonate-User", "someone")
+	rec := httptest.NewRecorder()
+	router.ServeHTTP(rec, req)
+	var got seen
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("proxied answer %d %q: %v", rec.Code, rec.Body.String(), err)
+	}
+	if got.URI != "/api/v1/namespaces/ns1/pods/p1/log?follow=true&tailLines=3" {
+		t.Errorf("agent got %q", got.URI)
+	}
+	if got.CN != pki.KubeletClientName {
+		t.Errorf("agent saw client certificate %q, want %q", got.CN, pki.KubeletClientName)
+	}
+	for _, h := range []string{"Authorization", "Impersonate-User"} {
+		if v := got.Header.Get(h); v != "" {
+			t.Errorf("agent got the caller's %s: %q", h, v)
 		}
 	}
 }
