@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/skiff-dev/skiff/internal/controlplane"
 	_ "github.com/skiff-dev/skiff/internal/kubectlinit" // before kubectl's packages: see its doc
+	"github.com/skiff-dev/skiff/internal/memtrim"
 	"github.com/skiff-dev/skiff/internal/registry"
 )
 
@@ -90,7 +92,26 @@ func runServer(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go trimAfterStart(ctx, cp.Ready(), log)
 	return cp.Run(ctx)
+}
+
+// trimAfterStart gives back start-up memory (see package memtrim) once
+// the server is ready and its controllers have had time to sync.
+func trimAfterStart(ctx context.Context, ready <-chan struct{}, log *slog.Logger) {
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-time.After(3 * time.Second):
+	case <-ctx.Done():
+		return
+	}
+	if err := memtrim.Trim(); err != nil {
+		log.Debug("trim start-up memory", "err", err)
+	}
 }
 
 // imageAliases is the repeatable --image-alias NAME=PATH flag.

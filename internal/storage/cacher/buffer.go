@@ -6,16 +6,32 @@ import (
 	"github.com/skiff-dev/skiff/internal/storage"
 )
 
-// eventBuffer is a fixed-capacity ring of the newest events, oldest first.
+// eventBuffer is a bounded ring of the newest events, oldest first. It
+// grows up to its capacity as events come, so that the buffers of the
+// many kinds that rarely change cost next to nothing.
 // It is not safe for concurrent use; the cache's mutex guards it.
 type eventBuffer struct {
-	events []storage.Event // len == capacity
-	start  int             // index of the oldest event
-	n      int             // number of events held
+	events   []storage.Event // the ring; grows up to capacity
+	capacity int
+	start    int // index of the oldest event
+	n        int // number of events held
 }
 
+// firstBufferSize is the ring's size before its first growth.
+const firstBufferSize = 16
+
 func newEventBuffer(capacity int) *eventBuffer {
-	return &eventBuffer{events: make([]storage.Event, capacity)}
+	return &eventBuffer{capacity: max(capacity, 1)}
+}
+
+// grow doubles the ring (up to capacity), oldest event first.
+func (b *eventBuffer) grow() {
+	size := min(max(2*len(b.events), firstBufferSize), b.capacity)
+	events := make([]storage.Event, size)
+	for i := 0; i < b.n; i++ {
+		events[i] = *b.at(i)
+	}
+	b.events, b.start = events, 0
 }
 
 // at returns the i-th oldest event.
@@ -26,6 +42,9 @@ func (b *eventBuffer) at(i int) *storage.Event {
 // push appends ev, evicting the oldest event when full; evicted reports
 // whether one was and its revision.
 func (b *eventBuffer) push(ev storage.Event) (evictedRev int64, evicted bool) {
+	if b.n == len(b.events) && len(b.events) < b.capacity {
+		b.grow()
+	}
 	if b.n == len(b.events) {
 		old := b.at(0)
 		evictedRev, evicted = old.Revision, true
@@ -48,8 +67,7 @@ func (b *eventBuffer) dropThrough(rev int64) {
 }
 
 func (b *eventBuffer) reset() {
-	clear(b.events)
-	b.start, b.n = 0, 0
+	b.events, b.start, b.n = nil, 0, 0
 }
 
 // since appends to dst the events with Revision > rev whose key has the

@@ -61,3 +61,44 @@ func TestEventBuffer(t *testing.T) {
 		t.Errorf("after reset: %q", got)
 	}
 }
+
+// The ring grows as events come, keeps their order across growth from a
+// wrapped state, and evicts only at its capacity.
+func TestEventBufferGrows(t *testing.T) {
+	b := newEventBuffer(40)
+	if len(b.events) != 0 {
+		t.Fatalf("a new buffer holds %d slots", len(b.events))
+	}
+	rev := int64(0)
+	push := func(n int) {
+		for range n {
+			rev++
+			if _, evicted := b.push(ev(rev, "/k")); evicted && rev <= 40 {
+				t.Fatalf("event %d evicted an event before the buffer held 40", rev)
+			}
+		}
+	}
+	push(16)
+	b.dropThrough(6) // the oldest is now at index 6
+	push(6)          // wraps around the 16 slots
+	push(1)          // grows from the wrapped state
+	want := ""
+	for r := 7; r <= 23; r++ {
+		want += fmt.Sprint(r, " ")
+	}
+	if got := revs(b.since(nil, 0, "/")); got != want {
+		t.Fatalf("after growth: %q, want %q", got, want)
+	}
+	push(100)
+	if len(b.events) != 40 || b.n != 40 {
+		t.Fatalf("slots %d, held %d; want 40 and 40", len(b.events), b.n)
+	}
+	if got := revs(b.since(nil, rev-3, "/")); got != fmt.Sprint(rev-2, " ", rev-1, " ", rev, " ") {
+		t.Fatalf("newest: %q", got)
+	}
+	b.reset()
+	push(1)
+	if got := revs(b.since(nil, 0, "/")); got != fmt.Sprint(rev, " ") {
+		t.Fatalf("after reset: %q", got)
+	}
+}
