@@ -372,8 +372,22 @@ const maxUpdateRetries = 16
 // whether it was created.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
 	key := s.key(ns, name)
+	recent, _ := s.storage.(storage.RecentGetter)
 	for attempt := 0; ; attempt++ {
-		kv, err := s.storage.Get(ctx, key)
+		// The first attempt starts from the watch cache's copy, as
+		// Kubernetes' GuaranteedUpdate does: most updates are of objects
+		// the cache holds current, and the write is conditional on the
+		// revision anyway. Any failure of a stale start is retried from a
+		// fresh read, so the cache never decides an outcome.
+		var kv storage.KV
+		var err error
+		stale := false
+		if attempt == 0 && recent != nil {
+			kv, stale = recent.GetRecent(key)
+		}
+		if !stale {
+			kv, err = s.storage.Get(ctx, key)
+		}
 		if errors.Is(err, storage.ErrNotFound) {
 			if !(opts.CreateIfMissing || s.Kind.AllowCreateOnUpdate) || opts.Subresource != "" {
 				return nil, false, apierrors.NewNotFound(s.Kind.GroupResource(), name)
@@ -396,16 +410,25 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		}
 		current, err := s.fromKV(kv)
 		if err != nil {
+			if stale {
+				continue
+			}
 			return nil, false, apierrors.NewInternalError(err)
 		}
 		old := current.DeepCopyObject()
 		obj, err := fn(current)
 		if err != nil {
+			if stale {
+				continue
+			}
 			return nil, false, err
 		}
 		out, unconditional, undo, commit, err := s.prepareUpdate(ctx, obj, old, kv.ModRevision, opts)
 		if err != nil {
 			undo()
+			if stale {
+				continue
+			}
 			return nil, false, err
 		}
 		// From here on, every return either commits or undoes the
@@ -428,7 +451,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 				return out, false, nil
 			}
 			_, rev, err := s.storage.Delete(ctx, key, kv.ModRevision)
-			if errors.Is(err, storage.ErrConflict) && unconditional && attempt < maxUpdateRetries {
+			if errors.Is(err, storage.ErrConflict) && (unconditional || stale) && attempt < maxUpdateRetries {
 				finish()
 				continue
 			}
@@ -450,13 +473,17 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 			return nil, false, apierrors.NewInternalError(err)
 		}
 		if bytes.Equal(value, kv.Value) || opts.DryRun {
-			// Nothing changed: no write, the resourceVersion stays.
 			finish()
+			if stale {
+				// Only a current read can tell that nothing changes.
+				continue
+			}
+			// Nothing changed: no write, the resourceVersion stays.
 			setRV(out, kv.ModRevision)
 			return out, false, nil
 		}
 		rev, err := s.storage.Update(ctx, key, value, kv.ModRevision)
-		if errors.Is(err, storage.ErrConflict) && unconditional && attempt < maxUpdateRetries {
+		if errors.Is(err, storage.ErrConflict) && (unconditional || stale) && attempt < maxUpdateRetries {
 			finish()
 			continue
 		}

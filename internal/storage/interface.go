@@ -161,6 +161,16 @@ type Interface interface {
 	Compact(ctx context.Context, revision int64) error
 }
 
+// RecentGetter is implemented by stores that keep a copy of recent
+// state (the watch cache): GetRecent returns key as that copy has it now,
+// possibly older than the store's current value, and false when the copy
+// does not have it. An update may start from it and must still write
+// conditionally on its ModRevision, as Kubernetes' GuaranteedUpdate starts
+// from the watch cache's object.
+type RecentGetter interface {
+	GetRecent(key string) (KV, bool)
+}
+
 // Watcher is an open watch stream.
 type Watcher interface {
 	// Events is closed when the watch ends (ctx cancelled, Stop called, or

@@ -278,6 +278,17 @@ func requestProgress(w storage.Watcher) {
 }
 
 // list answers from memory. Caller has checked the cache is fresh enough.
+// get returns key as the cache has it now; false before the first list
+// or when the cache does not hold key.
+func (c *cache) get(key string) (storage.KV, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.items == nil {
+		return storage.KV{}, false
+	}
+	return c.items.Get(storage.KV{Key: key})
+}
+
 func (c *cache) list(prefix string, opts storage.ListOptions) (storage.ListResult, error) {
 	start := prefix
 	if opts.StartKey != "" {

@@ -166,6 +166,16 @@ func (c *Cacher) Get(ctx context.Context, key string) (storage.KV, error) {
 	return c.store.Get(ctx, key)
 }
 
+// GetRecent returns key as the cache has it now, without waiting for the
+// cache to catch up with the store (see storage.RecentGetter).
+func (c *Cacher) GetRecent(key string) (storage.KV, bool) {
+	cc := c.cacheFor(key)
+	if cc == nil {
+		return storage.KV{}, false
+	}
+	return cc.get(key)
+}
+
 func (c *Cacher) Create(ctx context.Context, key string, value []byte) (int64, error) {
 	return c.store.Create(ctx, key, value)
 }
