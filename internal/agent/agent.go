@@ -66,6 +66,11 @@ type Config struct {
 	// PrivateMounts; without ClusterDNS pods keep the host's resolv.conf.
 	ClusterDNS    []string
 	ClusterDomain string
+	// ContainerLogMaxSize and ContainerLogMaxFiles rotate container logs
+	// as the kubelet's settings of the same names [10 MiB and 5]; kubectl
+	// logs reads the current file only, as with a kubelet.
+	ContainerLogMaxSize  int64
+	ContainerLogMaxFiles int
 	// DisableCgroups runs containers outside control groups even when the
 	// agent could make them, so CPU and memory limits are not enforced
 	// (see cgroup.go for when they are).
@@ -117,6 +122,13 @@ func (c *Config) setDefaults() error {
 	}
 	if c.StatusInterval <= 0 {
 		c.StatusInterval = time.Minute
+	}
+	if c.ContainerLogMaxSize <= 0 {
+		c.ContainerLogMaxSize = 10 << 20
+	}
+	if c.ContainerLogMaxFiles < 2 {
+		// The kubelet refuses fewer than 2; take its default.
+		c.ContainerLogMaxFiles = 5
 	}
 	if c.BackoffBase <= 0 {
 		c.BackoffBase = 10 * time.Second

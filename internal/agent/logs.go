@@ -307,7 +307,13 @@ func streamLog(ctx context.Context, w io.Writer, path string, o logOptions, acti
 	if err != nil {
 		return
 	}
-	defer f.Close()
+	var next *os.File // the new file after a rotation, once seen
+	defer func() {
+		f.Close()
+		if next != nil {
+			next.Close()
+		}
+	}()
 	var pending []byte // a partial line waiting for its end
 	emit := func(l runtime.LogLine) error {
 		if !o.since.IsZero() && l.Time.Before(o.since) {
@@ -354,6 +360,12 @@ func streamLog(ctx context.Context, w io.Writer, path string, o logOptions, acti
 		if !o.follow {
 			return
 		}
+		if next != nil {
+			// The rotated file is read to its end: on to the new one.
+			f.Close()
+			f, br, partial, next = next, bufio.NewReader(next), nil, nil
+			continue
+		}
 		// At the end: wait for more while the run may still write.
 		still := active()
 		if !still {
@@ -368,7 +380,22 @@ func streamLog(ctx context.Context, w io.Writer, path string, o logOptions, acti
 			return
 		case <-time.After(followPoll):
 		}
+		// The path names another file: the log was rotated (see
+		// runtime.Rotation). Lines written before the rotation may still
+		// be unread: read the old file to its end first.
+		if rotated(f, path) {
+			if next, err = os.Open(path); err != nil {
+				return
+			}
+		}
 	}
+}
+
+// rotated reports whether path no longer names the open file f.
+func rotated(f *os.File, path string) bool {
+	open, err1 := f.Stat()
+	now, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && !os.SameFile(open, now)
 }
 
 // tailEntries reads the whole file and returns its last n entries

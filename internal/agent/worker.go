@@ -474,7 +474,8 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 func (w *podWorker) runSpec(pod *corev1.Pod, container string, attempt int32) runtime.Spec {
 	ns, name := w.st.Namespace, w.st.Name
 	return runtime.Spec{
-		LogPath: w.a.logPath(ns, name, w.uid, container, attempt),
+		LogPath:     w.a.logPath(ns, name, w.uid, container, attempt),
+		LogRotation: runtime.Rotation{MaxSize: w.a.cfg.ContainerLogMaxSize, MaxFiles: w.a.cfg.ContainerLogMaxFiles},
 		PipeDir: w.a.pipeDir(ns, name, w.uid, container, attempt),
 	}
 }

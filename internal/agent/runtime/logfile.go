@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 )
@@ -24,21 +26,51 @@ const (
 	Stderr = "stderr"
 )
 
+// Rotation says when a log file is rotated: once it reaches MaxSize bytes
+// it is renamed to PATH.YYYYMMDD-hhmmss and a new file is started; at most
+// MaxFiles files (the current one included) are kept, the oldest rotated
+// ones are removed. The kubelet's containerLogMaxSize and
+// containerLogMaxFiles, 10 MiB and 5 by default. MaxSize 0: no rotation.
+type Rotation struct {
+	MaxSize  int64
+	MaxFiles int
+}
+
+// RotatedSuffix is the time format of a rotated file's suffix.
+const RotatedSuffix = "20060102-150405"
+
 // logSink appends timestamped lines to one file; both streams of a
 // container share it.
 type logSink struct {
-	mu  sync.Mutex
-	f   *os.File
-	now func() time.Time
-	buf []byte
+	mu   sync.Mutex
+	path string
+	rot  Rotation
+	f    *os.File
+	size int64
+	now  func() time.Time
+	buf  []byte
 }
 
-func openSink(path string, now func() time.Time) (*logSink, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
+func openSink(path string, rot Rotation, now func() time.Time) (*logSink, error) {
+	s := &logSink{path: path, rot: rot, now: now}
+	if err := s.open(); err != nil {
+		return nil, err
 	}
-	return &logSink{f: f, now: now}, nil
+	return s, nil
+}
+
+func (s *logSink) open() error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open log: %w", err)
+	}
+	s.f, s.size = f, fi.Size()
+	return nil
 }
 
 func (s *logSink) write(stream string, partial bool, line []byte) error {
@@ -57,8 +89,72 @@ func (s *logSink) write(stream string, partial bool, line []byte) error {
 	s.buf = append(s.buf, ' ')
 	s.buf = append(s.buf, line...)
 	s.buf = append(s.buf, '\n')
-	_, err := s.f.Write(s.buf)
-	return err
+	n, err := s.f.Write(s.buf)
+	s.size += int64(n)
+	if err != nil {
+		return err
+	}
+	if s.rot.MaxSize > 0 && s.size >= s.rot.MaxSize {
+		return s.rotate()
+	}
+	return nil
+}
+
+// rotate renames the full file aside, starts a new one and removes the
+// oldest rotated files beyond MaxFiles. Whole lines only: it runs between
+// writes. A reader following the file notices that the path names a new
+// file once it has read the old one to its end (see SameFile).
+func (s *logSink) rotate() error {
+	if err := s.f.Close(); err != nil {
+		return err
+	}
+	stamp := s.path + "." + s.now().UTC().Format(RotatedSuffix)
+	aside := stamp
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(aside); os.IsNotExist(err) {
+			break
+		}
+		aside = fmt.Sprintf("%s-%d", stamp, i)
+	}
+	if err := os.Rename(s.path, aside); err != nil {
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	if err := s.open(); err != nil {
+		return err
+	}
+	rotated := RotatedFiles(s.path)
+	for len(rotated) > max(s.rot.MaxFiles-1, 0) {
+		os.Remove(rotated[0])
+		rotated = rotated[1:]
+	}
+	return nil
+}
+
+// RotatedFiles lists the rotated files of the log at path, oldest first
+// (by their last write; a rotated file is never written again).
+func RotatedFiles(path string) []string {
+	matches, _ := filepath.Glob(path + ".[0-9]*")
+	type file struct {
+		name string
+		mod  time.Time
+	}
+	files := make([]file, 0, len(matches))
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+			files = append(files, file{m, fi.ModTime()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if !files[i].mod.Equal(files[j].mod) {
+			return files[i].mod.Before(files[j].mod)
+		}
+		return files[i].name < files[j].name
+	})
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.name
+	}
+	return out
 }
 
 func (s *logSink) close() error { return s.f.Close() }

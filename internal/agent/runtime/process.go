@@ -29,8 +29,9 @@ type Spec struct {
 	Env []string
 	// Dir is the working directory.
 	Dir string
-	// LogPath is the log file, appended to.
-	LogPath string
+	// LogPath is the log file, appended to; LogRotation when to rotate it.
+	LogPath     string
+	LogRotation Rotation
 	// PipeDir holds the named pipes of stdout and stderr; Start creates
 	// it and Adopt needs the same one.
 	PipeDir string
@@ -156,7 +157,7 @@ func Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink, err := openSink(spec.LogPath, spec.Now)
+	sink, err := openSink(spec.LogPath, spec.LogRotation, spec.Now)
 	if err != nil {
 		closeAll(readEnds)
 		return nil, err
@@ -267,7 +268,7 @@ func Adopt(pid int, ticks uint64, startedAt time.Time, spec Spec) (*Process, err
 	}
 	p := &Process{PID: pid, StartTicks: ticks, StartedAt: startedAt, done: make(chan struct{}), logsDone: make(chan struct{})}
 	if readEnds, err := openReadEnds(pipePaths(spec.PipeDir)); err == nil {
-		if sink, err := openSink(spec.LogPath, spec.Now); err == nil {
+		if sink, err := openSink(spec.LogPath, spec.LogRotation, spec.Now); err == nil {
 			p.pipes = readEnds
 			go p.copyLogs(sink, readEnds)
 		} else {

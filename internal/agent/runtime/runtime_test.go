@@ -33,6 +33,12 @@ func TestMain(m *testing.M) {
 	case "sleep":
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)
+	case "lines":
+		// 2000 numbered lines of 100 bytes.
+		for i := range 2000 {
+			fmt.Printf("%05d %s\n", i, strings.Repeat("y", 94))
+		}
+		os.Exit(0)
 	}
 }
 
