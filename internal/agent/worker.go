@@ -476,7 +476,7 @@ func (w *podWorker) runSpec(pod *corev1.Pod, container string, attempt int32) ru
 	return runtime.Spec{
 		LogPath:     w.a.logPath(ns, name, w.uid, container, attempt),
 		LogRotation: runtime.Rotation{MaxSize: w.a.cfg.ContainerLogMaxSize, MaxFiles: w.a.cfg.ContainerLogMaxFiles},
-		PipeDir: w.a.pipeDir(ns, name, w.uid, container, attempt),
+		PipeDir:     w.a.pipeDir(ns, name, w.uid, container, attempt),
 	}
 }
 
