@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -64,6 +65,28 @@ func runWorkload(w string) int {
 		signal.Notify(ch, syscall.SIGTERM)
 		<-ch
 		return 0
+	case "crash":
+		// Fails at once, every time.
+		fmt.Println("crashing")
+		return 1
+	case "toggle":
+		// Serves /ready with 200 until a POST to /unready, 500 after.
+		addr := net.JoinHostPort(os.Getenv("POD_IP"), os.Getenv("PORT"))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listen:", err)
+			return 1
+		}
+		var unready atomic.Bool
+		mux := http.NewServeMux()
+		mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+			if unready.Load() {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		})
+		mux.HandleFunc("POST /unready", func(w http.ResponseWriter, r *http.Request) { unready.Store(true) })
+		_ = http.Serve(ln, mux)
+		return 1
 	case "whoami":
 		// Run by kubectl exec inside a pod: prints the pod's name, fails
 		// with 3 so that the exit code's way back is tested too.

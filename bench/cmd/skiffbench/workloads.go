@@ -59,7 +59,7 @@ func benchWorkloads(bin, tmp string, n int) error {
 		},
 	}
 	if cpuProfile != "" {
-		wait := p.profile(cpuProfile, 3*time.Second)
+		wait := p.profile(cpuProfile, time.Second)
 		defer func() {
 			if err := wait(); err != nil {
 				fmt.Fprintln(os.Stderr, "skiffbench: cpu profile:", err)
