@@ -396,26 +396,39 @@ func (p *proc) profile(path string, d time.Duration) (wait func() error) {
 			if err != nil {
 				return err
 			}
-			resp, err := (&http.Client{Transport: rt}).Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", cfg.Host, int(d.Seconds())))
-			if err != nil {
+			c := &http.Client{Transport: rt}
+			// Allocations before and after, for pprof -base.
+			if err := fetch(c, cfg.Host+"/debug/pprof/allocs", path+".allocs0"); err != nil {
 				return err
 			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("profile: %s", resp.Status)
-			}
-			f, err := os.Create(path)
-			if err != nil {
+			if err := fetch(c, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", cfg.Host, int(d.Seconds())), path); err != nil {
 				return err
 			}
-			if _, err := io.Copy(f, resp.Body); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+			return fetch(c, cfg.Host+"/debug/pprof/allocs", path+".allocs1")
 		}()
 	}()
 	return func() error { return <-done }
+}
+
+// fetch saves what url answers into path.
+func fetch(c *http.Client, url, path string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // rss is the resident memory of the server process and its anonymous
