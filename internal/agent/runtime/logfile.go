@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -159,21 +158,42 @@ func RotatedFiles(path string) []string {
 
 func (s *logSink) close() error { return s.f.Close() }
 
-// copyStream copies r to the sink line by line until r ends or fails.
-func copyStream(sink *logSink, stream string, r io.Reader) error {
-	br := bufio.NewReaderSize(r, maxLine)
+// copyStream copies r to the sink line by line until r ends or fails,
+// and hands each piece read, as it was read, to hub's subscribers (a
+// prompt without a newline reaches an attached client at once).
+func copyStream(sink *logSink, hub *outputHub, stream string, r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	var line []byte // the unfinished line
 	for {
-		line, err := br.ReadSlice('\n')
-		switch {
-		case err == nil:
-			if werr := sink.write(stream, false, line[:len(line)-1]); werr != nil {
-				return werr
+		n, err := r.Read(buf)
+		if n > 0 {
+			hub.publish(stream, buf[:n])
+			data := buf[:n]
+			for len(data) > 0 {
+				i := bytes.IndexByte(data, '\n')
+				if i < 0 {
+					line = append(line, data...)
+					data = nil
+				} else {
+					line = append(line, data[:i]...)
+					data = data[i+1:]
+				}
+				// A line longer than maxLine goes in pieces tagged P.
+				for len(line) > maxLine {
+					if werr := sink.write(stream, true, line[:maxLine]); werr != nil {
+						return werr
+					}
+					line = append(line[:0], line[maxLine:]...)
+				}
+				if i >= 0 {
+					if werr := sink.write(stream, false, line); werr != nil {
+						return werr
+					}
+					line = line[:0]
+				}
 			}
-		case errors.Is(err, bufio.ErrBufferFull):
-			if werr := sink.write(stream, true, line); werr != nil {
-				return werr
-			}
-		default:
+		}
+		if err != nil {
 			// The last line had no newline: keep it as a full line.
 			if len(line) > 0 {
 				if werr := sink.write(stream, false, line); werr != nil {

@@ -32,6 +32,9 @@ type shimSpec struct {
 	CgroupProcs []string `json:"cgroupProcs,omitempty"`
 	// Cred is taken on after mounting, which needs root.
 	Cred *shimCred `json:"cred,omitempty"`
+	// Console, if set, makes the shim stay: it runs the program on a
+	// pseudo-terminal and relays it (see console.go).
+	Console *consoleSpec `json:"console,omitempty"`
 }
 
 type shimCred struct {
@@ -74,6 +77,15 @@ func runShim(v string) int {
 			return 127
 		}
 	}
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, shimEnv+"=") {
+			env = append(env, e)
+		}
+	}
+	if s.Console != nil {
+		return runConsole(&s, env)
+	}
 	if c := s.Cred; c != nil {
 		// Groups first: after setuid the shim may no longer change them.
 		groups := make([]int, len(c.Groups))
@@ -98,12 +110,6 @@ func runShim(v string) int {
 		if err := os.Chdir(s.Dir); err != nil {
 			fmt.Fprintln(os.Stderr, "skiff mount shim: working directory:", err)
 			return 127
-		}
-	}
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, shimEnv+"=") {
-			env = append(env, e)
 		}
 	}
 	err := syscall.Exec(s.Path, append([]string{s.Path}, s.Args...), env)
@@ -153,6 +159,12 @@ func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []st
 		return "", nil, nil, fmt.Errorf("mount shim: %w", err)
 	}
 	ss := shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir, CgroupProcs: spec.CgroupProcs}
+	if spec.TTY {
+		ss.Console = &consoleSpec{Resize: filepath.Join(spec.PipeDir, resizePipe)}
+		if spec.Stdin {
+			ss.Console.Stdin = filepath.Join(spec.PipeDir, StdinPipe)
+		}
+	}
 	if c := attr.Credential; c != nil {
 		// The shim must mount as root; it changes user itself after.
 		ss.Cred = &shimCred{UID: c.Uid, GID: c.Gid, Groups: c.Groups}

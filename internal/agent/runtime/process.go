@@ -47,6 +47,17 @@ type Spec struct {
 	// pid to right before it execs the program (through the shim, see
 	// Mount), so that the program runs in those control groups.
 	CgroupProcs []string
+	// Stdin gives the process a named pipe in PipeDir as its standard
+	// input, written to through [Process.OpenStdin]; without it the
+	// process reads /dev/null. See stdin.go.
+	Stdin bool
+	// StdinOnce makes that input end (EOF) for good at
+	// [Process.CloseStdin]; until then it stays open, even across agent
+	// restarts. Ignored with TTY, as by containerd.
+	StdinOnce bool
+	// TTY runs the program on a pseudo-terminal held by a console shim
+	// (see console.go); stdout carries the terminal's output.
+	TTY bool
 }
 
 // Exit says how a process ended.
@@ -72,12 +83,18 @@ type Process struct {
 	done     chan struct{}
 	logsDone chan struct{}
 
+	pipeDir string
+	hub     *outputHub
+
 	mu     sync.Mutex
 	exit   Exit       // set before done is closed
 	pipes  []*os.File // read ends of the stream pipes; closed by Detach
 	pidfd  *os.File
 	closed bool
 }
+
+// Subscribe returns a live copy of the output from now on; see Output.
+func (p *Process) Subscribe() *Output { return p.hub.subscribe() }
 
 // Done is closed as soon as the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
@@ -118,6 +135,13 @@ func (p *Process) Detach() {
 	if p.pidfd != nil {
 		p.pidfd.Close()
 	}
+	p.hub.close()
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 func pipePaths(dir string) [2]string {
@@ -134,12 +158,7 @@ func Start(spec Spec) (*Process, error) {
 	}
 	paths := pipePaths(spec.PipeDir)
 	var childEnds []*os.File
-	closeAll := func(fs []*os.File) {
-		for _, f := range fs {
-			f.Close()
-		}
-	}
-	defer func() { closeAll(childEnds) }()
+	defer func() { closeFiles(childEnds) }()
 	for _, path := range paths {
 		os.Remove(path)
 		if err := unix.Mkfifo(path, 0o600); err != nil {
@@ -153,13 +172,20 @@ func Start(spec Spec) (*Process, error) {
 		}
 		childEnds = append(childEnds, os.NewFile(uintptr(fd), path))
 	}
+	stdin, err := makeStdin(&spec)
+	if err != nil {
+		return nil, err
+	}
+	if stdin != nil {
+		childEnds = append(childEnds, stdin)
+	}
 	readEnds, err := openReadEnds(paths)
 	if err != nil {
 		return nil, err
 	}
 	sink, err := openSink(spec.LogPath, spec.LogRotation, spec.Now)
 	if err != nil {
-		closeAll(readEnds)
+		closeFiles(readEnds)
 		return nil, err
 	}
 	cmd := &exec.Cmd{
@@ -171,16 +197,25 @@ func Start(spec Spec) (*Process, error) {
 		Stderr:      childEnds[1],
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: spec.Credential},
 	}
-	if len(spec.Mounts) > 0 || len(spec.CgroupProcs) > 0 {
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	if spec.TTY {
+		// The console shim leads a session of its own (a terminal's
+		// controlling process must), which is also a process group
+		// whose id is its pid.
+		cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Setsid = false, true
+	}
+	if len(spec.Mounts) > 0 || len(spec.CgroupProcs) > 0 || spec.TTY {
 		if cmd.Path, cmd.Args, cmd.Env, err = shimCmd(&spec, cmd.SysProcAttr); err != nil {
-			closeAll(readEnds)
+			closeFiles(readEnds)
 			sink.close()
 			return nil, err
 		}
 		cmd.Dir = spec.Dir
 	}
 	if err := cmd.Start(); err != nil {
-		closeAll(readEnds)
+		closeFiles(readEnds)
 		sink.close()
 		return nil, err
 	}
@@ -190,6 +225,8 @@ func Start(spec Spec) (*Process, error) {
 		done:      make(chan struct{}),
 		logsDone:  make(chan struct{}),
 		pipes:     readEnds,
+		pipeDir:   spec.PipeDir,
+		hub:       newOutputHub(),
 	}
 	p.StartTicks, _ = startTicks(p.PID)
 	go p.copyLogs(sink, readEnds)
@@ -247,11 +284,12 @@ func (p *Process) copyLogs(sink *logSink, readEnds []*os.File) {
 			stream = Stderr
 		}
 		wg.Go(func() {
-			copyStream(sink, stream, f)
+			copyStream(sink, p.hub, stream, f)
 		})
 	}
 	wg.Wait()
 	sink.close()
+	p.hub.close()
 	close(p.logsDone)
 }
 
@@ -266,15 +304,19 @@ func Adopt(pid int, ticks uint64, startedAt time.Time, spec Spec) (*Process, err
 	if err != nil || got != ticks {
 		return nil, ErrNotRunning
 	}
-	p := &Process{PID: pid, StartTicks: ticks, StartedAt: startedAt, done: make(chan struct{}), logsDone: make(chan struct{})}
+	p := &Process{PID: pid, StartTicks: ticks, StartedAt: startedAt, done: make(chan struct{}), logsDone: make(chan struct{}),
+		pipeDir: spec.PipeDir, hub: newOutputHub()}
 	if readEnds, err := openReadEnds(pipePaths(spec.PipeDir)); err == nil {
 		if sink, err := openSink(spec.LogPath, spec.LogRotation, spec.Now); err == nil {
 			p.pipes = readEnds
 			go p.copyLogs(sink, readEnds)
 		} else {
+			closeFiles(readEnds)
+			p.hub.close()
 			close(p.logsDone)
 		}
 	} else {
+		p.hub.close()
 		close(p.logsDone)
 	}
 	fd, err := unix.PidfdOpen(pid, unix.O_NONBLOCK)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestMain makes the test binary its own workload (see run below).
@@ -33,6 +35,46 @@ func TestMain(m *testing.M) {
 	case "sleep":
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)
+	case "ticker":
+		// "tick N" on stdout and "tock N" on stderr every 20ms.
+		for i := 0; ; i++ {
+			fmt.Printf("tick %d\n", i)
+			fmt.Fprintf(os.Stderr, "tock %d\n", i)
+			time.Sleep(20 * time.Millisecond)
+		}
+	case "echo-stdin":
+		// Echoes stdin lines as "got:LINE", says "eof" at its end.
+		fmt.Println("ready")
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Printf("got:%s\n", sc.Text())
+		}
+		fmt.Println("eof")
+		os.Exit(0)
+	case "stdin-path":
+		// Says what its stdin is.
+		target, err := os.Readlink("/proc/self/fd/0")
+		fmt.Printf("stdin %s %v\n", target, err)
+		os.Exit(0)
+	case "tty":
+		// On a terminal: waits for the size 100x40, echoes one line,
+		// exits 7.
+		if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+			fmt.Println("not a terminal:", err)
+			os.Exit(1)
+		}
+		fmt.Println("on a terminal")
+		for {
+			ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+			if err == nil && ws.Col == 100 && ws.Row == 40 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		fmt.Println("size 100x40")
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Printf("got:%s\n", strings.TrimSpace(line))
+		os.Exit(7)
 	case "lines":
 		// 2000 numbered lines of 100 bytes.
 		for i := range 2000 {

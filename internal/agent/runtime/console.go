@@ -1,0 +1,191 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// consoleSpec is what the console shim relays besides the terminal's
+// output, which goes to its own stdout (the container's stdout pipe).
+type consoleSpec struct {
+	// Stdin is the stdin pipe copied into the terminal ("": none).
+	Stdin string `json:"stdin,omitempty"`
+	// Resize is the pipe of terminal sizes.
+	Resize string `json:"resize"`
+}
+
+// consoleGrace bounds how long the shim copies output after the program
+// exited (a background child may hold the terminal open).
+const consoleGrace = 2 * time.Second
+
+// A TTY container needs a terminal whose master side someone holds for
+// as long as the program runs, agent restarts included (a closed master
+// hangs the terminal up). The console shim is that someone, as
+// containerd's shim or conmon are: Start runs it (this binary, through
+// the mount shim's entry point, after mounts and cgroups) as the leader
+// of a new session, whose pid is the container's. It opens a
+// pseudo-terminal, makes it its controlling terminal, runs the program
+// on it as its child (in its process group, so signals to the group
+// reach both), copies the terminal's output to its stdout (the
+// container's stdout pipe, so logs and attach work unchanged), the
+// stdin pipe into the terminal, applies sizes from the resize pipe, and
+// exits as the program did.
+func runConsole(s *shimSpec, env []string) int {
+	ptm, pts, err := openPTY()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skiff console shim:", err)
+		return 127
+	}
+	if err := control(pts, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0) }); err != nil {
+		fmt.Fprintln(os.Stderr, "skiff console shim: controlling terminal:", err)
+		return 127
+	}
+	// The signals a container gets: the shim waits for its program and
+	// passes them on to it should it have left the shim's group (a shell
+	// with job control does); caught, not ignored, so the program starts
+	// with the default actions.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU)
+	cmd := &exec.Cmd{
+		Path: s.Path, Args: append([]string{s.Path}, s.Args...), Env: env, Dir: s.Dir,
+		Stdin: pts, Stdout: pts, Stderr: pts,
+		SysProcAttr: &syscall.SysProcAttr{},
+	}
+	if c := s.Cred; c != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: c.Groups}
+	}
+	err = cmd.Start()
+	// The program has its copies; ours would keep the terminal from
+	// hanging up when it ends.
+	pts.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff console shim: exec %s: %v\n", s.Path, err)
+		return 127
+	}
+	if s.Console.Stdin != "" {
+		go relayStdin(s.Console.Stdin, ptm)
+	}
+	go relayResizes(s.Console.Resize, ptm)
+	go func() {
+		self := syscall.Getpgrp()
+		for sig := range sigs {
+			if pg, err := syscall.Getpgid(cmd.Process.Pid); err == nil && pg != self {
+				_ = cmd.Process.Signal(sig)
+			}
+		}
+	}()
+	outDone := make(chan struct{})
+	go func() {
+		defer close(outDone)
+		// Ends with EIO once nobody holds the terminal any more.
+		_, _ = io.Copy(os.Stdout, ptm)
+	}()
+	werr := cmd.Wait()
+	select {
+	case <-outDone:
+	case <-time.After(consoleGrace):
+	}
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) {
+		if werr != nil {
+			return 127
+		}
+		return 0
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return ee.ExitCode()
+	}
+	// Die of the same signal, so the agent sees what the program did
+	// (without a core dump of the shim).
+	sig := ws.Signal()
+	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	signal.Reset(sig)
+	_ = syscall.Kill(os.Getpid(), sig)
+	time.Sleep(time.Second)
+	return 128 + int(sig)
+}
+
+// relayStdin copies the stdin pipe into the terminal. It opens the pipe
+// for reading and writing, so its input never ends between sessions.
+func relayStdin(path string, ptm *os.File) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skiff console shim: stdin:", err)
+		return
+	}
+	_, _ = io.Copy(ptm, f)
+}
+
+// relayResizes applies "COLUMNS ROWS" lines from the resize pipe.
+func relayResizes(path string, ptm *os.File) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skiff console shim: resize:", err)
+		return
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var cols, rows uint16
+		if _, err := fmt.Sscan(sc.Text(), &cols, &rows); err != nil {
+			continue
+		}
+		_ = control(ptm, func(fd int) error {
+			return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Col: cols, Row: rows})
+		})
+	}
+}
+
+// openPTY allocates a pseudo-terminal pair through /dev/ptmx.
+func openPTY() (ptm, pts *os.File, err error) {
+	ptm, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	var n int
+	err = control(ptm, func(fd int) error {
+		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+			return fmt.Errorf("unlock pty: %w", err)
+		}
+		var err error
+		if n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN); err != nil {
+			return fmt.Errorf("pty number: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		ptm.Close()
+		return nil, nil, err
+	}
+	pts, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		ptm.Close()
+		return nil, nil, fmt.Errorf("open pty: %w", err)
+	}
+	return ptm, pts, nil
+}
+
+// control runs fn on f's descriptor without switching it to blocking
+// mode (os.File.Fd would).
+func control(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return fnErr
+}
