@@ -39,10 +39,11 @@ type execOptions struct {
 	stdin, stdout, stderr, tty bool
 }
 
-// parseExecOptions reads the query. kubectl talking to the API sends
-// PodExecOptions (stdin/stdout/stderr=true); the API server talking to a
-// kubelet sends input/output/error=1. Both spellings are accepted.
-func parseExecOptions(r *http.Request) (execOptions, error) {
+// parseExecOptions reads the query of exec (command required) or attach.
+// kubectl talking to the API sends PodExecOptions or PodAttachOptions
+// (stdin/stdout/stderr=true); the API server talking to a kubelet sends
+// input/output/error=1. Both spellings are accepted.
+func parseExecOptions(r *http.Request, needCommand bool) (execOptions, error) {
 	q := r.URL.Query()
 	flag := func(names ...string) bool {
 		for _, n := range names {
@@ -59,7 +60,7 @@ func parseExecOptions(r *http.Request) (execOptions, error) {
 		stderr:  flag("stderr", corev1.ExecStderrParam),
 		tty:     flag(corev1.ExecTTYParam),
 	}
-	if len(o.command) == 0 {
+	if needCommand && len(o.command) == 0 {
 		return o, errors.New("command is required")
 	}
 	// A terminal has one output; upstream silently drops stderr too.
@@ -81,16 +82,27 @@ func boolParam(v string) bool {
 // and runs exec with the client's streams. It returns when the command has
 // finished and its status was sent, or the client went away.
 func ServeExec(w http.ResponseWriter, r *http.Request, exec Executor) {
-	opts, err := parseExecOptions(r)
+	opts, err := parseExecOptions(r, true)
 	if err != nil {
 		badRequest(w, err.Error())
 		return
 	}
+	serve(w, r, opts, func(ctx context.Context, opts execOptions, s *session, resize <-chan remotecommand.TerminalSize) metav1.Status {
+		return exitStatus(exec(ctx, opts.command, s.stdin, s.stdout, s.stderr, opts.tty, resize))
+	})
+}
+
+// handler runs one upgraded session and says how it ended.
+type handler func(ctx context.Context, opts execOptions, s *session, resize <-chan remotecommand.TerminalSize) metav1.Status
+
+// serve upgrades the request (WebSocket when asked for, SPDY otherwise)
+// and runs h with the client's streams.
+func serve(w http.ResponseWriter, r *http.Request, opts execOptions, h handler) {
 	if wsstream.IsWebSocketRequest(r) {
-		serveExecWebSocket(w, r, opts, exec)
+		serveExecWebSocket(w, r, opts, h)
 		return
 	}
-	serveExecSPDY(w, r, opts, exec)
+	serveExecSPDY(w, r, opts, h)
 }
 
 // session is one upgraded exec connection, whatever the transport.
@@ -103,17 +115,17 @@ type session struct {
 	writeStatus func(metav1.Status) error
 }
 
-// run executes the command and reports its outcome, the part common to
-// both transports.
-func (s *session) run(ctx context.Context, opts execOptions, exec Executor) {
+// run runs the session's handler and reports its outcome, the part
+// common to both transports.
+func (s *session) run(ctx context.Context, opts execOptions, h handler) {
 	var resize chan remotecommand.TerminalSize
 	if opts.tty && s.resize != nil {
 		resize = make(chan remotecommand.TerminalSize)
 		go decodeResizes(ctx, s.resize, resize)
 	}
-	code, err := exec(ctx, opts.command, s.stdin, s.stdout, s.stderr, opts.tty, resize)
+	st := h(ctx, opts, s, resize)
 	// The status write may fail when the client is gone; nothing to do then.
-	_ = s.writeStatus(exitStatus(code, err))
+	_ = s.writeStatus(st)
 }
 
 // decodeResizes turns the JSON TerminalSize objects the client sends into

@@ -31,7 +31,7 @@ type streamAndReply struct {
 	replySent <-chan struct{}
 }
 
-func serveExecSPDY(w http.ResponseWriter, r *http.Request, opts execOptions, exec Executor) {
+func serveExecSPDY(w http.ResponseWriter, r *http.Request, opts execOptions, h handler) {
 	protocol, err := httpstream.Handshake(r, w, spdyExecProtocols)
 	if err != nil {
 		// Handshake already answered 400 (or 403 for no common protocol).
@@ -106,7 +106,7 @@ func serveExecSPDY(w http.ResponseWriter, r *http.Request, opts execOptions, exe
 	if !opts.tty {
 		sess.resize = nil
 	}
-	sess.run(ctx, opts, exec)
+	sess.run(ctx, opts, h)
 	// Half-close what we wrote so the client's readers see EOF before the
 	// connection goes away.
 	for _, s := range toClose {

@@ -41,7 +41,7 @@ func pickSubprotocol(r *http.Request, server []string) string {
 	return ""
 }
 
-func serveExecWebSocket(w http.ResponseWriter, r *http.Request, opts execOptions, exec Executor) {
+func serveExecWebSocket(w http.ResponseWriter, r *http.Request, opts execOptions, h handler) {
 	protocol := pickSubprotocol(r, wsExecProtocols)
 	if protocol == "" {
 		// Any non-101 answer makes kubectl fall back to SPDY.
@@ -97,7 +97,7 @@ func serveExecWebSocket(w http.ResponseWriter, r *http.Request, opts execOptions
 		_, _ = c.writer(remotecommandconsts.StreamErr).Write(nil)
 	}
 
-	sess.run(ctx, opts, exec)
+	sess.run(ctx, opts, h)
 
 	// Nobody reads stdin or resizes any more; let the read loop drain them.
 	c.stdinR.CloseWithError(io.ErrClosedPipe)

@@ -86,6 +86,10 @@ func startFakeAPI(t *testing.T, exec Executor, dial Dialer) (kubeconfig string, 
 		seen.record(r)
 		ServeExec(w, r, exec)
 	})
+	mux.HandleFunc(podPath+"/attach", func(w http.ResponseWriter, r *http.Request) {
+		seen.record(r)
+		ServeAttach(w, r, echoAttacher)
+	})
 	mux.HandleFunc(podPath+"/portforward", func(w http.ResponseWriter, r *http.Request) {
 		seen.record(r)
 		ServePortForward(w, r, dial)
@@ -160,6 +164,43 @@ func TestKubectlExec(t *testing.T) {
 			}
 			if !strings.Contains(errb.String(), "stderr-line") {
 				t.Errorf("stderr = %q", errb.String())
+			}
+			checkTransport(t, seen.take(), websockets)
+		})
+	}
+}
+
+// TestKubectlAttach runs `kubectl attach [-i]` against echoAttacher:
+// kubectl asks for stdout and stderr (and stdin with -i), no tty.
+func TestKubectlAttach(t *testing.T) {
+	kubectlPath(t)
+	kubeconfig, seen := startFakeAPI(t, nil, nil)
+	for _, websockets := range []bool{true, false} {
+		t.Run(fmt.Sprintf("websockets=%v", websockets), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), kubectlLimit)
+			defer cancel()
+			c := kubectlCmd(ctx, t, kubeconfig, websockets, "attach", "-i", "p")
+			var out, errb bytes.Buffer
+			c.Stdin, c.Stdout, c.Stderr = strings.NewReader("hello\n"), &out, &errb
+			if err := c.Run(); err != nil {
+				t.Fatalf("kubectl attach -i: %v; stderr %q", err, errb.String())
+			}
+			if want := "stdin=true stderr=true tty=false resize=false\nhello\n"; out.String() != want {
+				t.Errorf("stdout = %q, want %q", out.String(), want)
+			}
+			if !strings.Contains(errb.String(), "to stderr") {
+				t.Errorf("stderr = %q", errb.String())
+			}
+			checkTransport(t, seen.take(), websockets)
+
+			c = kubectlCmd(ctx, t, kubeconfig, websockets, "attach", "p")
+			out.Reset()
+			c.Stdout = &out
+			if err := c.Run(); err != nil {
+				t.Fatalf("kubectl attach: %v", err)
+			}
+			if want := "stdin=false stderr=true tty=false resize=false\n"; out.String() != want {
+				t.Errorf("stdout = %q, want %q", out.String(), want)
 			}
 			checkTransport(t, seen.take(), websockets)
 		})
