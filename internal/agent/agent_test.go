@@ -177,6 +177,31 @@ func (e *env) waitGone(t *testing.T, name string) {
 	t.Fatalf("pod %s was not removed", name)
 }
 
+// deletePod deletes the pod and waits until it is gone.
+func (e *env) deletePod(t *testing.T, name string) {
+	t.Helper()
+	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGone(t, name)
+}
+
+// waitNoPath waits until path no longer exists; what names it in the
+// failure.
+func waitNoPath(t *testing.T, path, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s still exists after the pod was deleted", what, path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func isReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {

@@ -1,17 +1,14 @@
 package agent_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/skiff-dev/skiff/internal/agent/cgroups"
@@ -106,18 +103,6 @@ func TestCPULimitIsAQuota(t *testing.T) {
 		t.Errorf("quota = %q, %v; want 250m as 25000 µs per 100 ms", q, err)
 	}
 	// Deleting the pod removes its groups.
-	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), "limited", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitGone(t, "limited")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(cpuDir); os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still exists after the pod was deleted", cpuDir)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	e.deletePod(t, "limited")
+	waitNoPath(t, cpuDir, "cgroup")
 }

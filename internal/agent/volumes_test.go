@@ -275,20 +275,8 @@ func TestEmptyDirSharedByContainers(t *testing.T) {
 			t.Errorf("memory emptyDir is not a tmpfs as root: type %#x, %v", st.Type, err)
 		}
 	}
-	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), "shared", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitGone(t, "shared")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(scratch); os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emptyDir %s left after the pod was deleted", scratch)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.deletePod(t, "shared")
+	waitNoPath(t, scratch, "emptyDir")
 }
 
 func TestUnboundClaimWaits(t *testing.T) {
