@@ -21,23 +21,35 @@ const startupRate = 20 // pods per second
 // just before its create call to the moment a watch started before the
 // first create sees its Ready condition True. It also reads the server's
 // memory with no pods and with the n pods running.
-func benchStartup(bin, tmp string, n int) error {
-	dir := filepath.Join(tmp, "startup")
+// startWithAgent starts a server with its agent and proxy, on a service
+// range of its own, and waits until its node is Ready.
+func startWithAgent(ctx context.Context, bin, dir string) (*proc, kubernetes.Interface, error) {
 	p, _, err := startWith(bin, dir, "--stop-pods-on-exit", "--service-cidr", benchServiceCIDR)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := p.client()
+	if err == nil {
+		err = waitNodeReady(ctx, cs)
+	}
+	if err != nil {
+		p.stop()
+		return nil, nil, err
+	}
+	return p, cs, nil
+}
+
+func benchStartup(bin, tmp string, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, cs, err := startWithAgent(ctx, bin, filepath.Join(tmp, "startup"))
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	cs, err := p.client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := waitNodeReady(ctx, cs); err != nil {
-		return err
-	}
-	time.Sleep(2 * time.Second) // let start-up work settle before the idle reading
+	// Let start-up work settle, and the server give back its start-up
+	// memory (3 s after ready), before the idle reading.
+	time.Sleep(5 * time.Second)
 	rss0, anon0 := p.rss()
 
 	const selector = "app=startup-bench"

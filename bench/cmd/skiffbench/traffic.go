@@ -45,21 +45,13 @@ func benchTraffic(bin, tmp string, n int) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build httpecho: %w", err)
 	}
-	dir := filepath.Join(tmp, "traffic")
-	p, _, err := startWith(bin, dir, "--stop-pods-on-exit", "--service-cidr", benchServiceCIDR)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, cs, err := startWithAgent(ctx, bin, filepath.Join(tmp, "traffic"))
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	cs, err := p.client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := waitNodeReady(ctx, cs); err != nil {
-		return err
-	}
 	const selector = "app=traffic-bench"
 	w, err := newPodWatch(ctx, cs, "default", selector)
 	if err != nil {
