@@ -30,8 +30,11 @@ type Options struct {
 	// (default "default-scheduler").
 	SchedulerName string
 	// BindWorkers is how many bindings, status updates and their events
-	// run at once (default 24): decisions take microseconds, a binding an
-	// API round trip, so many must be in flight to keep up.
+	// run at once (default 96): decisions take microseconds, a binding an
+	// API round trip that grows when the server is busy, so many must be
+	// in flight to keep up (kube-scheduler binds each pod in a goroutine
+	// of its own). With 24, 1000 pods created at once were bound 60-150
+	// ms after the last create; with 96, about 10 ms after.
 	BindWorkers int
 	// InitialBackoff and MaxBackoff bound the wait before a pod that
 	// failed is retried (default 1s and 10s, as kube-scheduler).
@@ -71,7 +74,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		opts.SchedulerName = DefaultSchedulerName
 	}
 	if opts.BindWorkers <= 0 {
-		opts.BindWorkers = 24
+		opts.BindWorkers = 96
 	}
 	if opts.InitialBackoff <= 0 {
 		opts.InitialBackoff = time.Second
