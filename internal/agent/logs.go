@@ -28,8 +28,8 @@ import (
 const followPoll = 100 * time.Millisecond
 
 // PodSubresources serves the pod subresources the API server delegates
-// to the node agent: log, exec and portforward (attach answers 501).
-// Errors are metav1.Status JSON.
+// to the node agent: log, exec, attach and portforward. Errors are
+// metav1.Status JSON.
 func (a *Agent) PodSubresources() http.Handler {
 	return http.HandlerFunc(a.serveSubresource)
 }
@@ -51,6 +51,8 @@ func (a *Agent) serveSubresource(w http.ResponseWriter, r *http.Request) {
 		a.serveLog(w, r, ns, name)
 	case "exec":
 		a.serveExec(w, r, ns, name)
+	case "attach":
+		a.serveAttach(w, r, ns, name)
 	case "portforward":
 		a.servePortForward(w, r, ns, name)
 	default:

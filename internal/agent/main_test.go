@@ -142,6 +142,9 @@ func workload(name string) int {
 		time.Sleep(time.Hour)
 		return 0
 	}
+	if code, ok := attachWorkload(name); ok {
+		return code
+	}
 	fmt.Fprintln(os.Stderr, "unknown workload", name)
 	return 2
 }

@@ -434,6 +434,8 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	}
 	spec := w.runSpec(pod, c.Name, attempt)
 	spec.Path, spec.Args, spec.Env, spec.Dir = path, args, env, dir
+	// kubectl attach -i/-t: see attach.go.
+	spec.Stdin, spec.StdinOnce, spec.TTY = c.Stdin, c.StdinOnce, c.TTY
 	spec.Mounts = w.containerMounts(pod, c)
 	cred, ignored := w.a.credential(pod, c)
 	if ignored != "" {
