@@ -51,7 +51,7 @@
 //
 //	pods/<ns>_<name>_<uid>/state.json              what the agent knows (pids, ips, restarts)
 //	pods/<ns>_<name>_<uid>/<container>/<n>.log     log of run n (CRI format, see runtime)
-//	pods/<ns>_<name>_<uid>/<container>/<n>.pipe/   the run's stdout and stderr pipes
+//	pods/<ns>_<name>_<uid>/<container>/<n>.pipe/   the run's stdout, stderr (and stdin, resize) pipes
 //	pods/<ns>_<name>_<uid>/volumes/<volume>/       the pod's volumes (see below)
 //	podip/<address>                                address allocations (see podip)
 //
@@ -119,8 +119,21 @@
 //
 // [Agent.PodSubresources] serves GET pods/NAME/log (container, follow,
 // previous, tailLines, sinceSeconds, sinceTime, timestamps, limitBytes)
-// from the log files, and exec and portforward (package stream); the API
-// server delegates to it.
+// from the log files, and exec, attach and portforward (package stream);
+// the API server delegates to it.
+//
+// # Attach
+//
+// attach.go connects a client to a container's running process as the
+// kubelet with containerd does: the output written from then on (see
+// runtime.Process.Subscribe), and with -i the client's input into the
+// container's stdin when it has stdin: true (ignored otherwise; such a
+// container reads /dev/null). The end of the client's input ends the
+// session, except with stdinOnce (and no tty), where it closes the
+// container's stdin for good and the output goes on to its end. A
+// tty: true container runs on a terminal of the runtime's console shim;
+// sessions carry its output and input and resize it. The stdin and tty
+// pipes outlive the agent, like the output pipes.
 //
 // # Serving
 //

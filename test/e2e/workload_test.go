@@ -93,6 +93,9 @@ func runWorkload(w string) int {
 		fmt.Println("I am", os.Getenv("POD_NAME"))
 		return 3
 	}
+	if code, ok := attachWorkload(w); ok {
+		return code
+	}
 	fmt.Fprintln(os.Stderr, "unknown workload", w)
 	return 2
 }

@@ -60,7 +60,10 @@ func runConsole(s *shimSpec, env []string) int {
 	cmd := &exec.Cmd{
 		Path: s.Path, Args: append([]string{s.Path}, s.Args...), Env: env, Dir: s.Dir,
 		Stdin: pts, Stdout: pts, Stderr: pts,
-		SysProcAttr: &syscall.SysProcAttr{},
+		// Should the shim be killed (SIGKILL to the group), the program
+		// goes too, even if it left the group, as a container's
+		// processes die with its first one.
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
 	if c := s.Cred; c != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: c.Groups}

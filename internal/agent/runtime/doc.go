@@ -1,6 +1,8 @@
 // Package runtime is skiff's process runtime: it runs one container as a
 // host process group, writes its stdout and stderr to a log file in the
-// CRI log format, and notices the moment the process exits.
+// CRI log format (and hands them, live, to attached clients), gives it a
+// stdin pipe or a terminal when asked, and notices the moment the
+// process exits.
 //
 // # Processes
 //
@@ -38,7 +40,19 @@
 //	2006-01-02T15:04:05.000000000Z stdout F text
 //
 // (P instead of F for a part of a line longer than 16 KiB), which
-// [ReadLog] parses back for pods/log.
+// [ParseLogLine] parses back for pods/log. [Process.Subscribe] gets the
+// output as it is read, before it is cut into lines, for kubectl attach.
+//
+// # Input and terminals
+//
+// A Spec with Stdin gets a stdin pipe in the same directory, written to
+// through [Process.OpenStdin]; who holds it open between writers (the
+// child itself, or a holder process for StdinOnce until
+// [Process.CloseStdin]) is told in stdin.go. A Spec with TTY runs under a
+// console shim (console.go) that stays, holding the pseudo-terminal,
+// relaying the stdin pipe into it and its output to the stdout pipe, and
+// applying [Process.Resize]. Both are this binary again, like the mount
+// shim, and both outlive the agent.
 //
 // This package imports only the standard library and golang.org/x/sys.
 package runtime
