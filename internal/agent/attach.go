@@ -114,16 +114,8 @@ func attach(ctx context.Context, proc *runtime.Process, c *corev1.Container, std
 		toStdout, toStderr = firstOf(stdout, stderr), firstOf(stdout, stderr)
 	}
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case chunk, ok := <-out.C:
-			if !ok {
-				if out.FellBehind() {
-					return errFellBehind
-				}
-				return nil
-			}
+		chunks, more := out.Next()
+		for _, chunk := range chunks {
 			dst := toStdout
 			if chunk.Stream == runtime.Stderr {
 				dst = toStderr
@@ -135,6 +127,17 @@ func attach(ctx context.Context, proc *runtime.Process, c *corev1.Container, std
 				// The client is gone.
 				return nil
 			}
+		}
+		if !more {
+			if out.FellBehind() {
+				return errFellBehind
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-out.Ready():
 		}
 	}
 }

@@ -330,8 +330,9 @@ func TestAttachStdinOnce(t *testing.T) {
 	})
 }
 
-// kubectl attach -i to a container without stdin: the input is ignored
-// (as containerd does), the output streams.
+// kubectl attach -it to a container without stdin or tty: kubectl says
+// it cannot use a TTY and goes on without; the input is ignored (as
+// containerd does), the output streams.
 func TestAttachInputWithoutStdin(t *testing.T) {
 	e := setupServing(t)
 	stop := filepath.Join(t.TempDir(), "stop")
@@ -339,7 +340,7 @@ func TestAttachInputWithoutStdin(t *testing.T) {
 	e.waitPod(t, "nostdin", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := e.kubectl(ctx, t, true, "attach", "-i", "nostdin")
+	c := e.kubectl(ctx, t, true, "attach", "-it", "nostdin")
 	in, err := c.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +360,9 @@ func TestAttachInputWithoutStdin(t *testing.T) {
 	waitExit(t, c, &errb)
 	if !strings.HasSuffix(out.String(), "bye\n") {
 		t.Errorf("output %q", out.String())
+	}
+	if !strings.Contains(errb.String(), "Unable to use a TTY - container main did not allocate one") {
+		t.Errorf("kubectl stderr %q", errb.String())
 	}
 	in.Close()
 }

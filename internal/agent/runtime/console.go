@@ -16,12 +16,13 @@ import (
 )
 
 // consoleSpec is what the console shim relays besides the terminal's
-// output, which goes to its own stdout (the container's stdout pipe).
+// output, which goes to its own stdout (the container's stdout pipe):
+// descriptors it inherits, open for reading and writing.
 type consoleSpec struct {
-	// Stdin is the stdin pipe copied into the terminal ("": none).
-	Stdin string `json:"stdin,omitempty"`
-	// Resize is the pipe of terminal sizes.
-	Resize string `json:"resize"`
+	// StdinFD is the stdin pipe copied into the terminal (0: none).
+	StdinFD int `json:"stdinFD,omitempty"`
+	// ResizeFD is the pipe of terminal sizes.
+	ResizeFD int `json:"resizeFD"`
 }
 
 // consoleGrace bounds how long the shim copies output after the program
@@ -39,7 +40,8 @@ const consoleGrace = 2 * time.Second
 // reach both), copies the terminal's output to its stdout (the
 // container's stdout pipe, so logs and attach work unchanged), the
 // stdin pipe into the terminal, applies sizes from the resize pipe, and
-// exits as the program did.
+// exits as the program did. Its pipes are passed to it open (see
+// makeStdin).
 func runConsole(s *shimSpec, env []string) int {
 	ptm, pts, err := openPTY()
 	if err != nil {
@@ -50,6 +52,14 @@ func runConsole(s *shimSpec, env []string) int {
 		fmt.Fprintln(os.Stderr, "skiff console shim: controlling terminal:", err)
 		return 127
 	}
+	// The pipes are the shim's, not the program's.
+	var stdin *os.File
+	if fd := s.Console.StdinFD; fd > 0 {
+		syscall.CloseOnExec(fd)
+		stdin = os.NewFile(uintptr(fd), "stdin")
+	}
+	syscall.CloseOnExec(s.Console.ResizeFD)
+	resize := os.NewFile(uintptr(s.Console.ResizeFD), "resize")
 	// The signals a container gets: the shim waits for its program and
 	// passes them on to it should it have left the shim's group (a shell
 	// with job control does); caught, not ignored, so the program starts
@@ -76,10 +86,10 @@ func runConsole(s *shimSpec, env []string) int {
 		fmt.Fprintf(os.Stderr, "skiff console shim: exec %s: %v\n", s.Path, err)
 		return 127
 	}
-	if s.Console.Stdin != "" {
-		go relayStdin(s.Console.Stdin, ptm)
+	if stdin != nil {
+		go func() { _, _ = io.Copy(ptm, stdin) }()
 	}
-	go relayResizes(s.Console.Resize, ptm)
+	go relayResizes(resize, ptm)
 	go func() {
 		self := syscall.Getpgrp()
 		for sig := range sigs {
@@ -120,24 +130,8 @@ func runConsole(s *shimSpec, env []string) int {
 	return 128 + int(sig)
 }
 
-// relayStdin copies the stdin pipe into the terminal. It opens the pipe
-// for reading and writing, so its input never ends between sessions.
-func relayStdin(path string, ptm *os.File) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "skiff console shim: stdin:", err)
-		return
-	}
-	_, _ = io.Copy(ptm, f)
-}
-
-// relayResizes applies "COLUMNS ROWS" lines from the resize pipe.
-func relayResizes(path string, ptm *os.File) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "skiff console shim: resize:", err)
-		return
-	}
+// relayResizes applies the "COLUMNS ROWS" lines of the resize pipe.
+func relayResizes(f *os.File, ptm *os.File) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var cols, rows uint16

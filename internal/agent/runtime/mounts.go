@@ -160,9 +160,10 @@ func shimCmd(spec *Spec, attr *syscall.SysProcAttr) (path string, args, env []st
 	}
 	ss := shimSpec{Mounts: spec.Mounts, Path: spec.Path, Args: spec.Args, Dir: spec.Dir, CgroupProcs: spec.CgroupProcs}
 	if spec.TTY {
-		ss.Console = &consoleSpec{Resize: filepath.Join(spec.PipeDir, resizePipe)}
+		// The descriptors Start passes (see makeStdin).
+		ss.Console = &consoleSpec{ResizeFD: 3}
 		if spec.Stdin {
-			ss.Console.Stdin = filepath.Join(spec.PipeDir, StdinPipe)
+			ss.Console.StdinFD = 4
 		}
 	}
 	if c := attr.Credential; c != nil {

@@ -12,38 +12,63 @@ type Chunk struct {
 	Data   []byte
 }
 
-// outputQueue bounds how many chunks an Output may hold unread. A reader
+// outputLimit bounds how much output an Output may hold unread. A reader
 // that falls further behind is dropped rather than allowed to stall the
 // copy to the log (and so the container, once its pipe is full).
-const outputQueue = 256
+const outputLimit = 4 << 20
 
 // Output is a live copy of a process's output from the moment of
-// [Process.Subscribe] on (kubectl attach). C is closed when both streams
+// [Process.Subscribe] on (kubectl attach). It ends when both streams
 // have ended, when the reader fell behind (FellBehind), on Close, or
 // when the process is detached.
 type Output struct {
-	C <-chan Chunk
+	hub   *outputHub
+	ready chan struct{}
 
-	hub    *outputHub
-	c      chan Chunk
-	behind bool // guarded by hub.mu
+	// Guarded by hub.mu.
+	pending []Chunk
+	size    int
+	ended   bool
+	behind  bool
 }
 
-// FellBehind reports whether C was closed because the reader did not
-// keep up.
+// Ready receives when Next has output or news of the end.
+func (o *Output) Ready() <-chan struct{} { return o.ready }
+
+// Next takes the output that came since the last call (consecutive
+// pieces of one stream joined), and whether more may come.
+func (o *Output) Next() (chunks []Chunk, more bool) {
+	o.hub.mu.Lock()
+	defer o.hub.mu.Unlock()
+	chunks, o.pending, o.size = o.pending, nil, 0
+	return chunks, !o.ended
+}
+
+// FellBehind reports whether the output was ended because the reader
+// did not keep up.
 func (o *Output) FellBehind() bool {
 	o.hub.mu.Lock()
 	defer o.hub.mu.Unlock()
 	return o.behind
 }
 
-// Close stops the copy; C is closed.
+// Close stops the copy.
 func (o *Output) Close() {
 	o.hub.mu.Lock()
 	defer o.hub.mu.Unlock()
-	if _, ok := o.hub.subs[o]; ok {
-		delete(o.hub.subs, o)
-		close(o.c)
+	o.endLocked()
+}
+
+func (o *Output) endLocked() {
+	delete(o.hub.subs, o)
+	o.ended = true
+	o.wake()
+}
+
+func (o *Output) wake() {
+	select {
+	case o.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -60,34 +85,36 @@ func newOutputHub() *outputHub {
 }
 
 func (h *outputHub) subscribe() *Output {
-	c := make(chan Chunk, outputQueue)
-	o := &Output{C: c, hub: h, c: c}
+	o := &Output{hub: h, ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		close(c)
+		o.ended = true
+		o.wake()
 		return o
 	}
 	h.subs[o] = struct{}{}
 	return o
 }
 
-// publish sends a copy of b to every subscriber without blocking.
+// publish queues a copy of b for every subscriber without blocking.
 func (h *outputHub) publish(stream string, b []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.subs) == 0 {
-		return
-	}
-	data := append([]byte(nil), b...)
 	for o := range h.subs {
-		select {
-		case o.c <- Chunk{Stream: stream, Data: data}:
-		default:
+		if o.size+len(b) > outputLimit {
 			o.behind = true
-			delete(h.subs, o)
-			close(o.c)
+			o.pending, o.size = nil, 0
+			o.endLocked()
+			continue
 		}
+		if n := len(o.pending); n > 0 && o.pending[n-1].Stream == stream {
+			o.pending[n-1].Data = append(o.pending[n-1].Data, b...)
+		} else {
+			o.pending = append(o.pending, Chunk{Stream: stream, Data: append([]byte(nil), b...)})
+		}
+		o.size += len(b)
+		o.wake()
 	}
 }
 
@@ -101,7 +128,6 @@ func (h *outputHub) close() {
 	}
 	h.closed = true
 	for o := range h.subs {
-		close(o.c)
+		o.endLocked()
 	}
-	clear(h.subs)
 }

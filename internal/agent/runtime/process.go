@@ -172,10 +172,11 @@ func Start(spec Spec) (*Process, error) {
 		}
 		childEnds = append(childEnds, os.NewFile(uintptr(fd), path))
 	}
-	stdin, err := makeStdin(&spec)
+	stdin, console, err := makeStdin(&spec)
 	if err != nil {
 		return nil, err
 	}
+	childEnds = append(childEnds, console...)
 	if stdin != nil {
 		childEnds = append(childEnds, stdin)
 	}
@@ -200,6 +201,7 @@ func Start(spec Spec) (*Process, error) {
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
+	cmd.ExtraFiles = console
 	if spec.TTY {
 		// The console shim leads a session of its own (a terminal's
 		// controlling process must), which is also a process group

@@ -75,6 +75,13 @@ func TestMain(m *testing.M) {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		fmt.Printf("got:%s\n", strings.TrimSpace(line))
 		os.Exit(7)
+	case "flood":
+		// floodBytes of output in lines of 100 bytes.
+		line := strings.Repeat("z", 99) + "\n"
+		for range floodBytes / 100 {
+			fmt.Print(line)
+		}
+		os.Exit(0)
 	case "lines":
 		// 2000 numbered lines of 100 bytes.
 		for i := range 2000 {
@@ -83,6 +90,10 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 }
+
+// floodBytes is how much the "flood" workload writes: more than an
+// Output holds unread.
+const floodBytes = 60000 * 100
 
 func spec(t *testing.T, dir, workload string) Spec {
 	exe, err := os.Executable()

@@ -24,8 +24,7 @@ const (
 	resizePipe = "resize"
 )
 
-// holderEnv turns the binary into a stdin holder (see init below); its
-// value is the release pipe's path.
+// holderEnv turns the binary into a stdin holder (see init below).
 const holderEnv = "SKIFF_RUNTIME_STDIN_HOLDER"
 
 // ErrNoStdin is returned by OpenStdin when the process has no standard
@@ -49,53 +48,63 @@ var ErrNoStdin = errors.New("the container's stdin is closed or was not opened")
 //   - TTY: the console shim reads the pipe (read-write, never EOF) and
 //     copies it into the terminal.
 //
-// makeStdin makes the pipes spec asks for and returns the child's
-// standard input, nil for /dev/null (or when the console shim reads the
-// pipe itself).
-func makeStdin(spec *Spec) (*os.File, error) {
+// Every pipe has its reader from the start (the pipes are opened here and
+// passed on, not opened by path by the process, which may take a while
+// to get there): a session's open never fails for want of a reader, and
+// what it writes waits in the pipe.
+//
+// makeStdin makes the pipes spec asks for. It returns the child's
+// standard input (nil: /dev/null) and, with TTY, the descriptors the
+// console shim inherits (resize pipe, then stdin pipe).
+func makeStdin(spec *Spec) (stdin *os.File, console []*os.File, err error) {
 	dir := spec.PipeDir
 	if spec.TTY {
-		if err := mkfifo(filepath.Join(dir, resizePipe)); err != nil {
-			return nil, err
+		resize, err := mkfifoRW(filepath.Join(dir, resizePipe))
+		if err != nil {
+			return nil, nil, err
 		}
+		console = []*os.File{resize}
 		if spec.Stdin {
-			return nil, mkfifo(filepath.Join(dir, StdinPipe))
+			in, err := mkfifoRW(filepath.Join(dir, StdinPipe))
+			if err != nil {
+				resize.Close()
+				return nil, nil, err
+			}
+			console = append(console, in)
 		}
-		return nil, nil
+		return nil, console, nil
 	}
 	if !spec.Stdin {
-		return nil, nil
+		return nil, nil, nil
 	}
 	path := filepath.Join(dir, StdinPipe)
-	if err := mkfifo(path); err != nil {
-		return nil, err
-	}
 	if !spec.StdinOnce {
-		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("open stdin pipe: %w", err)
-		}
-		return os.NewFile(uintptr(fd), path), nil
+		f, err := mkfifoRW(path)
+		return f, nil, err
 	}
-	release := filepath.Join(dir, releasePipe)
-	if err := mkfifo(release); err != nil {
-		return nil, err
+	if err := mkfifo(path); err != nil {
+		return nil, nil, err
 	}
+	release, err := mkfifoRW(filepath.Join(dir, releasePipe))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release.Close()
 	// Non-blocking so that the open does not wait for a writer; the child
 	// must block on reads, though.
 	rfd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open stdin pipe: %w", err)
+		return nil, nil, fmt.Errorf("open stdin pipe: %w", err)
 	}
 	reader := os.NewFile(uintptr(rfd), path)
 	if err := unix.SetNonblock(rfd, false); err != nil {
 		reader.Close()
-		return nil, fmt.Errorf("stdin pipe: %w", err)
+		return nil, nil, fmt.Errorf("stdin pipe: %w", err)
 	}
 	wfd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		reader.Close()
-		return nil, fmt.Errorf("open stdin pipe: %w", err)
+		return nil, nil, fmt.Errorf("open stdin pipe: %w", err)
 	}
 	writer := os.NewFile(uintptr(wfd), path)
 	defer writer.Close()
@@ -103,9 +112,9 @@ func makeStdin(spec *Spec) (*os.File, error) {
 	// should the container not start, closing the reader ends it.
 	if err := startHolder(writer, release); err != nil {
 		reader.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return reader, nil
+	return reader, nil, nil
 }
 
 func mkfifo(path string) error {
@@ -116,7 +125,22 @@ func mkfifo(path string) error {
 	return nil
 }
 
-func startHolder(writer *os.File, release string) error {
+// mkfifoRW makes a named pipe and opens it for reading and writing
+// (which never blocks, and never reads EOF).
+func mkfifoRW(path string) (*os.File, error) {
+	if err := mkfifo(path); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open pipe: %w", err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// startHolder starts the stdin holder with writer as its descriptor 3
+// and the release pipe as 4.
+func startHolder(writer, release *os.File) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("stdin holder: %w", err)
@@ -124,9 +148,9 @@ func startHolder(writer *os.File, release string) error {
 	cmd := &exec.Cmd{
 		Path:       self,
 		Args:       []string{self},
-		Env:        []string{holderEnv + "=" + release},
+		Env:        []string{holderEnv + "=1"},
 		Dir:        "/",
-		ExtraFiles: []*os.File{writer},
+		ExtraFiles: []*os.File{writer, release},
 		// Not in the agent's group: a Ctrl-C meant for the agent must
 		// not end the container's input.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
@@ -141,23 +165,17 @@ func startHolder(writer *os.File, release string) error {
 }
 
 func init() {
-	release, ok := os.LookupEnv(holderEnv)
-	if !ok {
-		return
+	if _, ok := os.LookupEnv(holderEnv); ok {
+		os.Exit(holdStdin())
 	}
-	os.Exit(holdStdin(release))
 }
 
 // holdStdin is the holder's main: it keeps descriptor 3 (a writer of the
-// stdin pipe) open until the release pipe says so or nobody reads the
-// stdin pipe any more (the container ended), which the kernel reports as
-// POLLERR on a writer.
-func holdStdin(release string) int {
-	rfd, err := unix.Open(release, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 1
-	}
-	fds := []unix.PollFd{{Fd: 3}, {Fd: int32(rfd), Events: unix.POLLIN}}
+// stdin pipe) open until the release pipe (4) has something to read or
+// nobody reads the stdin pipe any more (the container ended), which the
+// kernel reports as POLLERR on a writer.
+func holdStdin() int {
+	fds := []unix.PollFd{{Fd: 3}, {Fd: 4, Events: unix.POLLIN}}
 	for {
 		_, err := unix.Poll(fds, -1)
 		if errors.Is(err, unix.EINTR) {
@@ -195,8 +213,8 @@ func (p *Process) CloseStdin() error {
 	}
 	f, err := os.OpenFile(filepath.Join(p.pipeDir, releasePipe), os.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		// No holder (gone with the container, or none): nothing holds
-		// the input open any more.
+		// No holder (gone with the container, or none; it has had the
+		// pipe open from its start): nothing holds the input open.
 		return nil
 	}
 	defer f.Close()

@@ -12,25 +12,52 @@ import (
 	"time"
 )
 
-// waitOutput reads chunks of o until the stream's text contains want.
+// waitOutput reads o until the stream's text contains want.
 func waitOutput(t *testing.T, o *Output, stream, want string) string {
 	t.Helper()
 	var got bytes.Buffer
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(got.String(), want) {
-		select {
-		case c, ok := <-o.C:
-			if !ok {
-				t.Fatalf("output ended; %s so far %q, want %q", stream, got.String(), want)
-			}
+		chunks, more := o.Next()
+		for _, c := range chunks {
 			if c.Stream == stream {
 				got.Write(c.Data)
 			}
+		}
+		if strings.Contains(got.String(), want) {
+			break
+		}
+		if !more {
+			t.Fatalf("output ended; %s so far %q, want %q", stream, got.String(), want)
+		}
+		select {
+		case <-o.Ready():
 		case <-deadline:
 			t.Fatalf("%s so far %q, want %q", stream, got.String(), want)
 		}
 	}
 	return got.String()
+}
+
+// drain reads o to its end and returns how much it got.
+func drain(t *testing.T, o *Output) int {
+	t.Helper()
+	n := 0
+	deadline := time.After(10 * time.Second)
+	for {
+		chunks, more := o.Next()
+		for _, c := range chunks {
+			n += len(c.Data)
+		}
+		if !more {
+			return n
+		}
+		select {
+		case <-o.Ready():
+		case <-deadline:
+			t.Fatal("output did not end")
+		}
+	}
 }
 
 func waitDone(t *testing.T, p *Process) {
@@ -67,46 +94,40 @@ func TestSubscribeLiveOutput(t *testing.T) {
 	p.Signal(syscall.SIGKILL)
 	waitDone(t, p)
 	// Ends with the output; late subscribers get an ended output.
-	deadline := time.After(10 * time.Second)
-	for open := true; open; {
-		select {
-		case _, open = <-o.C:
-		case <-deadline:
-			t.Fatal("output did not end with the process")
-		}
-	}
+	drain(t, o)
 	if o.FellBehind() {
 		t.Error("reader said to have fallen behind")
 	}
-	if _, ok := <-p.Subscribe().C; ok {
-		t.Error("subscription after the end got output")
+	if n := drain(t, p.Subscribe()); n != 0 {
+		t.Errorf("subscription after the end got %d bytes", n)
 	}
 }
 
 // A subscriber that does not read is dropped, without holding up the
-// log.
+// log; one that reads gets everything.
 func TestSubscriberFallsBehind(t *testing.T) {
 	dir := t.TempDir()
-	sp := spec(t, dir, "lines")
+	sp := spec(t, dir, "flood")
 	p, err := Start(sp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := p.Subscribe()
+	idle, reader := p.Subscribe(), p.Subscribe()
+	got := make(chan int, 1)
+	go func() { got <- drain(t, reader) }()
 	select {
 	case <-p.LogsDone():
 	case <-time.After(20 * time.Second):
 		t.Fatal("a reader that does not read held up the log")
 	}
-	if got := len(readLog(t, sp.LogPath)); got != 2000 {
-		t.Fatalf("%d lines logged", got)
+	if !idle.FellBehind() {
+		t.Error("idle reader not dropped")
 	}
-	n := 0
-	for range o.C {
-		n++
+	if chunks, more := idle.Next(); len(chunks) != 0 || more {
+		t.Errorf("dropped reader still gets output (%d chunks, more %v)", len(chunks), more)
 	}
-	if n > outputQueue {
-		t.Fatalf("%d chunks queued", n)
+	if n := <-got; n != floodBytes {
+		t.Errorf("reader got %d bytes, want %d", n, floodBytes)
 	}
 }
 

@@ -109,12 +109,18 @@ func TestAttachTTY(t *testing.T) {
 		if stderr != nil || !tty || resize == nil {
 			return fmt.Errorf("stderr %v tty %v resize %v", stderr != nil, tty, resize != nil)
 		}
-		select {
-		case s := <-resize:
-			sizes <- s
-		case <-ctx.Done():
-		}
+		// Both at once: the WebSocket channels share one connection.
+		sized := make(chan struct{})
+		go func() {
+			defer close(sized)
+			select {
+			case s := <-resize:
+				sizes <- s
+			case <-ctx.Done():
+			}
+		}()
 		_, err := io.Copy(stdout, stdin)
+		<-sized
 		return err
 	})
 	for _, kind := range []executorKind{viaSPDY, viaWebSocket} {
@@ -133,8 +139,13 @@ func TestAttachTTY(t *testing.T) {
 			if out.String() != "typed" {
 				t.Errorf("stdout = %q", out.String())
 			}
-			if s := <-sizes; s.Width != 100 || s.Height != 40 {
-				t.Errorf("size %+v", s)
+			select {
+			case s := <-sizes:
+				if s.Width != 100 || s.Height != 40 {
+					t.Errorf("size %+v", s)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("no terminal size")
 			}
 		})
 	}
