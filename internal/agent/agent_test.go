@@ -601,6 +601,19 @@ func TestNoCommandAndImageAlias(t *testing.T) {
 	p.Spec.Containers[0].Image = "example/web:v2"
 	e.create(t, p)
 	e.waitPod(t, "aliased", "running", func(p *corev1.Pod) bool { return isReady(p) })
+
+	// No command, no alias, but args: the image is taken as one without
+	// an ENTRYPOINT, so the args run (kubectl run IMAGE -- PROGRAM ...).
+	p = workloadPod(t, "argsonly", "echo", corev1.EnvVar{Name: "ECHO_VARS", Value: "POD_NAME"})
+	p.Spec.Containers[0].Command = nil
+	p.Spec.Containers[0].Args = []string{mustExe(), "first"}
+	p.Spec.Containers[0].Image = "busybox"
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
+	e.create(t, p)
+	e.waitPod(t, "argsonly", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if code, out := e.getLog(t, "argsonly", ""); code != 200 || !strings.Contains(out, "arg first") || strings.Contains(out, "arg "+mustExe()) {
+		t.Errorf("log = %d %q", code, out)
+	}
 }
 
 func TestGracefulDeletionKillsAfterGrace(t *testing.T) {

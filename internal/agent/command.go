@@ -48,12 +48,21 @@ func (w *podWorker) resolve(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 	}
 	if len(argv) == 0 {
 		alias := w.a.alias(c.Image)
-		if alias == "" {
+		switch {
+		case alias != "":
+			// The alias stands for the image's entrypoint.
+			return alias, args, env, nil
+		case len(args) > 0:
+			// An image without an alias is taken as one without an
+			// ENTRYPOINT, as most base images (busybox, alpine, debian)
+			// are: its args are the command (kubectl run IMAGE -- sh -c
+			// ... puts the command in args).
+			argv, args = args, nil
+		default:
 			return "", nil, nil, &configError{fmt.Sprintf(
 				"container %q has no command and image %q has no alias: give it a command, or map the image to a program with --image-alias %s=/path/to/program",
 				c.Name, c.Image, imageName(c.Image))}
 		}
-		return alias, args, env, nil
 	}
 	pathEnv := defaultPath
 	if p, ok := vals["PATH"]; ok {
