@@ -39,12 +39,20 @@
 //
 // # Data path
 //
-// TCP: two io.Copy loops per connection, which Linux turns into splice(2)
-// between the sockets (no user-space copy); a half-close is passed on
-// with CloseWrite. UDP: one read loop per listener, one connected socket
-// and one reply goroutine per client address, closed after
-// Config.UDPIdleTimeout without traffic; replies leave from the service
-// address. Run closes every listener and connection before it returns.
+// TCP on Linux (tcp_linux.go, tcpconn_linux.go): a few event loops, one
+// goroutine each, own raw non-blocking sockets in an epoll set (itself
+// parked in Go's poller); each listener belongs to one loop, which
+// accepts, connects and copies with read/write through one buffer, so
+// that a connection costs no goroutine, two small allocations and few
+// system calls beyond the kernel's own work for a second TCP connection. A
+// half-close is passed on with shutdown(SHUT_WR), a reset or error as a
+// reset of both sides; a receiver that cannot keep up makes the loop
+// hold what it could not write and stop reading the sender. Elsewhere
+// (tcp_other.go): two io.Copy goroutines per connection. UDP: one read
+// loop per listener, one connected socket and one reply goroutine per
+// client address, closed after Config.UDPIdleTimeout without traffic;
+// replies leave from the service address. Run closes every listener and
+// connection before it returns.
 //
 // # Imports
 //

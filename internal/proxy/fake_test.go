@@ -33,9 +33,17 @@ func testLogger() *slog.Logger {
 // returned.
 func runFake(tb testing.TB, logger *slog.Logger) (kubernetes.Interface, *Proxier) {
 	tb.Helper()
-	client := fake.NewClientset()
+	client, p, _ := runFakeConfig(tb, Config{NodeName: "n1"}, logger)
+	return client, p
+}
+
+// runFakeConfig is runFake with a Config; stop ends Run early (and
+// reports whether it returned in time).
+func runFakeConfig(tb testing.TB, cfg Config, logger *slog.Logger) (client kubernetes.Interface, p *Proxier, stop func() bool) {
+	tb.Helper()
+	client = fake.NewClientset()
 	f := informers.NewSharedInformerFactory(client, 0)
-	p, err := New(Config{NodeName: "n1"}, f, logger)
+	p, err := New(cfg, f, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,19 +51,29 @@ func runFake(tb testing.TB, logger *slog.Logger) (kubernetes.Interface, *Proxier
 	f.Start(ctx.Done())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	tb.Cleanup(func() {
+	returned := make(chan struct{})
+	stop = func() bool {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("Run: %v", err)
-			}
+		case <-returned:
+			return true
 		case <-time.After(10 * time.Second):
+			return false
+		}
+	}
+	go func() {
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+		close(returned)
+	}()
+	tb.Cleanup(func() {
+		if !stop() {
 			tb.Errorf("Run did not return")
 		}
 		f.Shutdown()
 	})
-	return client, p
+	return client, p, stop
 }
 
 // randomIP is a loopback address in 127.<first>.x.y, random so that
@@ -101,6 +119,9 @@ func fakeSlice(service string, eps ...netip.AddrPort) *discovery.EndpointSlice {
 	s := &discovery.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: service + "-1", Labels: map[string]string{discovery.LabelServiceName: service}},
 		AddressType: discovery.AddressTypeIPv4,
+	}
+	if len(eps) > 0 && eps[0].Addr().Is6() {
+		s.AddressType = discovery.AddressTypeIPv6
 	}
 	for i, e := range eps {
 		if i == 0 {

@@ -41,10 +41,9 @@ type Proxier struct {
 	synced   []cache.InformerSynced
 	queue    workqueue.TypedRateLimitingInterface[string]
 
-	dialer  net.Dialer
 	udpBufs sync.Pool
-	conns   connSet
-	wg      sync.WaitGroup // every listener and connection goroutine
+	tcp     tcpPath        // the TCP data path (tcp_*.go)
+	wg      sync.WaitGroup // every listener, loop and connection goroutine
 
 	// Set by Run before any listener exists.
 	runCtx   context.Context
@@ -108,10 +107,6 @@ func New(cfg Config, f informers.SharedInformerFactory, logger *slog.Logger) (*P
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](retryBase, retryMax),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "proxy"}),
-		// No TCP keep-alive on either leg: it costs four setsockopt calls
-		// per socket, and the peers' own keep-alives already cover the
-		// connection end to end on one machine.
-		dialer:  net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: -1},
 		udpBufs: sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }},
 		state:   map[string]*serviceState{},
 		failing: map[listenKey]bool{},
@@ -173,6 +168,10 @@ func (p *Proxier) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
 		return nil // ctx ended first
 	}
+	if err := p.tcp.start(p); err != nil {
+		p.wg.Wait()
+		return err
+	}
 	var worker sync.WaitGroup
 	worker.Go(func() {
 		for p.processNext(ctx) {
@@ -185,7 +184,7 @@ func (p *Proxier) Run(ctx context.Context) error {
 	for key := range p.state {
 		p.teardown(key)
 	}
-	p.conns.closeAll()
+	p.tcp.closeAll()
 	p.wg.Wait()
 	p.log.Info("stopped")
 	return nil
@@ -317,15 +316,7 @@ func (p *Proxier) teardown(key string) {
 func (p *Proxier) listen(lk listenKey, b *balancer) (listener, error) {
 	switch lk.Proto {
 	case corev1.ProtocolTCP:
-		lc := net.ListenConfig{KeepAlive: -1}
-		ln, err := lc.Listen(p.runCtx, "tcp", lk.Addr.String())
-		if err != nil {
-			return nil, err
-		}
-		l := &tcpListener{key: lk, ln: ln.(*net.TCPListener)}
-		l.setTarget(b)
-		p.wg.Go(func() { p.serveTCP(l) })
-		return l, nil
+		return p.listenTCP(lk, b)
 	case corev1.ProtocolUDP:
 		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(lk.Addr))
 		if err != nil {
@@ -337,44 +328,4 @@ func (p *Proxier) listen(lk listenKey, b *balancer) (listener, error) {
 		return l, nil
 	}
 	return nil, fmt.Errorf("protocol %s not proxied", lk.Proto)
-}
-
-// connSet holds the proxied TCP connections, so that Run can close them.
-type connSet struct {
-	mu     sync.Mutex
-	conns  map[*net.TCPConn]struct{}
-	closed bool
-}
-
-// add registers a connection pair; false once Run is closing everything.
-func (s *connSet) add(a, b *net.TCPConn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	if s.conns == nil {
-		s.conns = map[*net.TCPConn]struct{}{}
-	}
-	s.conns[a] = struct{}{}
-	s.conns[b] = struct{}{}
-	return true
-}
-
-func (s *connSet) remove(a, b *net.TCPConn) {
-	s.mu.Lock()
-	delete(s.conns, a)
-	delete(s.conns, b)
-	s.mu.Unlock()
-}
-
-func (s *connSet) closeAll() {
-	s.mu.Lock()
-	s.closed = true
-	conns := s.conns
-	s.conns = nil
-	s.mu.Unlock()
-	for c := range conns {
-		c.Close()
-	}
 }
