@@ -18,9 +18,9 @@ import (
 // The Linux TCP data path. Through Go's net package a proxied connection
 // cost two goroutines, two registrations with Go's poller (each added and
 // deleted), getsockname/getpeername calls, a pipe pair per direction for
-// splice, a parked goroutine per wait and some thirty allocations: about
-// 30 µs of CPU per connection on top of the kernel's work for the second
-// TCP connection, which kept a new connection per request under 0.7x of
+// splice, a parked goroutine per wait and some thirty allocations: 30-50
+// µs of CPU per connection beyond the kernel's own work for the second
+// TCP connection, which kept a new connection per request near 0.6x of
 // going straight to the pod (docs/benchmarks.md). Here a few event loops
 // own raw non-blocking sockets: accept4, socket, connect, read, send,
 // shutdown and close, and per connection two small allocations (the
@@ -34,9 +34,10 @@ import (
 // and an eventfd that wakes it.
 //
 // Data is copied with read/send through one buffer per loop: for the
-// small messages of request/response traffic that is cheaper than splice
-// (a pipe per direction and as many calls), and a receiver that cannot
-// keep up makes the loop keep only what it could not write yet.
+// small messages of request/response traffic splice would take as many
+// calls plus a pipe (two descriptors) per direction; a copy of a few
+// hundred bytes costs less than that. A receiver that cannot keep up
+// makes the loop keep only what it could not write yet.
 
 // maxLoops bounds the event loops: one per CPU up to this.
 const maxLoops = 8
