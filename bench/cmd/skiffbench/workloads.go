@@ -32,6 +32,9 @@ func benchWorkloads(bin, tmp string, n int) error {
 		return err
 	}
 	defer p.stop()
+	// Measure the steady state: after the server gave back its start-up
+	// memory (3 s after ready, see internal/memtrim).
+	time.Sleep(5 * time.Second)
 	cs, err := p.client()
 	if err != nil {
 		return err
