@@ -1,7 +1,8 @@
 # The test command of the README and of CI.
 GO ?= go
 # Core packages that also run under the race detector.
-RACE_PKGS = ./internal/storage/... ./internal/registry/... ./internal/apiserver/... ./internal/controller/...
+RACE_PKGS = ./internal/storage/... ./internal/registry/... ./internal/apiserver/... ./internal/controller/... \
+	./internal/inproc/... ./internal/proxy/... ./internal/scheduler/...
 
 .PHONY: build test race vet bench
 build:
