@@ -8,11 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/agent/pty"
 )
 
 // consoleSpec is what the console shim relays besides the terminal's
@@ -43,12 +44,12 @@ const consoleGrace = 2 * time.Second
 // exits as the program did. Its pipes are passed to it open (see
 // makeStdin).
 func runConsole(s *shimSpec, env []string) int {
-	ptm, pts, err := openPTY()
+	ptm, pts, err := pty.Open()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "skiff console shim:", err)
 		return 127
 	}
-	if err := control(pts, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0) }); err != nil {
+	if err := pty.Control(pts, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0) }); err != nil {
 		fmt.Fprintln(os.Stderr, "skiff console shim: controlling terminal:", err)
 		return 127
 	}
@@ -138,51 +139,6 @@ func relayResizes(f *os.File, ptm *os.File) {
 		if _, err := fmt.Sscan(sc.Text(), &cols, &rows); err != nil {
 			continue
 		}
-		_ = control(ptm, func(fd int) error {
-			return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Col: cols, Row: rows})
-		})
+		_ = pty.SetSize(ptm, cols, rows)
 	}
-}
-
-// openPTY allocates a pseudo-terminal pair through /dev/ptmx.
-func openPTY() (ptm, pts *os.File, err error) {
-	ptm, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
-	}
-	var n int
-	err = control(ptm, func(fd int) error {
-		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-			return fmt.Errorf("unlock pty: %w", err)
-		}
-		var err error
-		if n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN); err != nil {
-			return fmt.Errorf("pty number: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		ptm.Close()
-		return nil, nil, err
-	}
-	pts, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		ptm.Close()
-		return nil, nil, fmt.Errorf("open pty: %w", err)
-	}
-	return ptm, pts, nil
-}
-
-// control runs fn on f's descriptor without switching it to blocking
-// mode (os.File.Fd would).
-func control(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var fnErr error
-	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return fnErr
 }

@@ -25,6 +25,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/skiff-dev/skiff/internal/agent/pty"
 )
 
 // The tests below drive the kubectl binary on PATH (if any) against a tiny
@@ -281,7 +283,7 @@ func TestKubectlExecTTY(t *testing.T) {
 		t.Run(fmt.Sprintf("websockets=%v", websockets), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), kubectlLimit)
 			defer cancel()
-			ptm, pts, err := openPTY()
+			ptm, pts, err := pty.Open()
 			if err != nil {
 				t.Skipf("no pty: %v", err)
 			}
