@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/internal/agent/pty"
+	"github.com/skiff-dev/skiff/internal/memtrim"
 )
 
 // consoleSpec is what the console shim relays besides the terminal's
@@ -105,6 +106,9 @@ func runConsole(s *shimSpec, env []string) int {
 		// Ends with EIO once nobody holds the terminal any more.
 		_, _ = io.Copy(os.Stdout, ptm)
 	}()
+	// The shim lives as long as the container: give back the pages of
+	// the binary that starting it mapped (see package memtrim).
+	_ = memtrim.Trim()
 	werr := cmd.Wait()
 	select {
 	case <-outDone:

@@ -54,5 +54,6 @@
 // applying [Process.Resize]. Both are this binary again, like the mount
 // shim, and both outlive the agent.
 //
-// This package imports only the standard library and golang.org/x/sys.
+// This package imports the standard library, golang.org/x/sys, and
+// skiff's pty and memtrim packages (themselves standard library only).
 package runtime

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/memtrim"
 )
 
 // Names in a container's pipe directory besides Stdout and Stderr.
@@ -175,6 +177,9 @@ func init() {
 // nobody reads the stdin pipe any more (the container ended), which the
 // kernel reports as POLLERR on a writer.
 func holdStdin() int {
+	// It may wait for hours: give back the pages of the binary that
+	// starting it mapped (see package memtrim).
+	_ = memtrim.Trim()
 	fds := []unix.PollFd{{Fd: 3}, {Fd: 4, Events: unix.POLLIN}}
 	for {
 		_, err := unix.Poll(fds, -1)
