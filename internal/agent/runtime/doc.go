@@ -55,5 +55,5 @@
 // shim, and both outlive the agent.
 //
 // This package imports the standard library, golang.org/x/sys, and
-// skiff's pty and memtrim packages (themselves standard library only).
+// skiff's pty and memtrim packages (which import no more than that).
 package runtime
