@@ -8,11 +8,11 @@
 // latter is most of the binary: a fault maps a whole 2 MiB folio (see
 // FilePmdMapped in /proc/PID/smaps), so a process that touched a little
 // of each region shows nearly all of its 100+ MiB executable as resident.
-// Trim marks the executable's read-only mappings MADV_NOHUGEPAGE and
-// MADV_RANDOM, unmaps them with MADV_DONTNEED and drops the file's
-// cached pages that no process maps any more (they are clean; dropping
-// them costs a disk read of what is used again): the pages still used
-// come back on the next touch, one at a time. Mappings holding private
+// Trim marks the executable's read-only mappings MADV_NOHUGEPAGE, unmaps
+// them with MADV_DONTNEED and drops the file's cached pages that no
+// process maps any more (they are clean; dropping them costs a disk read
+// of what is used again): the pages still used come back on the next
+// touch, in read-ahead-sized pieces rather than 2 MiB folios. Mappings holding private
 // copies of pages (RELRO, the relocated GOT) are left alone: unmapping
 // them would bring back the unrelocated file contents.
 //

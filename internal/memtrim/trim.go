@@ -25,9 +25,12 @@ func Trim() error {
 		return err
 	}
 	for _, r := range ranges {
-		// No huge mappings, no read-ahead on faults (so a page read back
-		// from disk is cached alone, not in a large folio), then unmap.
-		for _, advice := range []int{unix.MADV_NOHUGEPAGE, unix.MADV_RANDOM, unix.MADV_DONTNEED} {
+		// No huge mappings, then unmap. Read-ahead stays on: with
+		// MADV_RANDOM each page used again was its own disk read (some
+		// 800 major faults in the first second of serving creates, the
+		// slowest creates 1 ms slower) for 7 MB less resident; with
+		// read-ahead, a handful.
+		for _, advice := range []int{unix.MADV_NOHUGEPAGE, unix.MADV_DONTNEED} {
 			if err := madvise(r[0], r[1]-r[0], advice); err != nil {
 				return err
 			}
@@ -36,8 +39,9 @@ func Trim() error {
 	// The executable's cached pages are most likely in large folios
 	// (written by the linker, or read ahead at exec), and a touch maps a
 	// whole folio. Dropping those no process maps any more lets the ones
-	// still used come back one page at a time. They are clean: dropping
-	// them costs a disk read of what is used again, nothing else.
+	// still used come back in read-ahead-sized folios, not 2 MiB ones.
+	// They are clean: dropping them costs a disk read of what is used
+	// again, nothing else.
 	f, err := os.Open(exe)
 	if err != nil {
 		return nil
