@@ -20,7 +20,8 @@ type Node struct {
 	Name string
 	// Ready decides whether a started pod becomes Ready (nil: all do).
 	// A pod kept unready stays Running with Ready=False; it is asked
-	// again whenever the pod changes or Poke is called.
+	// again whenever the pod changes or Poke is called. Set it before
+	// Start; SetReady changes it while the node runs.
 	Ready func(*corev1.Pod) bool
 	// StartDelay is waited before a bound pod is marked Running (0: none).
 	StartDelay time.Duration
@@ -83,6 +84,15 @@ func (n *Node) Poke() {
 	}
 }
 
+// SetReady replaces Ready while the node runs and looks at every pod
+// again.
+func (n *Node) SetReady(ready func(*corev1.Pod) bool) {
+	n.mu.Lock()
+	n.Ready = ready
+	n.mu.Unlock()
+	n.Poke()
+}
+
 // Pause stops the node from acting on pods until Resume.
 func (n *Node) Pause() { n.mu.Lock(); n.paused = true; n.mu.Unlock() }
 
@@ -91,7 +101,7 @@ func (n *Node) Resume() { n.mu.Lock(); n.paused = false; n.mu.Unlock(); n.Poke()
 
 func (n *Node) handle(ctx context.Context, key string) error {
 	n.mu.Lock()
-	paused := n.paused
+	paused, readyFn := n.paused, n.Ready
 	n.mu.Unlock()
 	if paused {
 		return nil
@@ -127,7 +137,7 @@ func (n *Node) handle(ctx context.Context, key string) error {
 				return nil
 			}
 		}
-		ready := n.Ready == nil || n.Ready(pod)
+		ready := readyFn == nil || readyFn(pod)
 		if pod.Status.Phase == corev1.PodRunning && isReady(pod) == ready {
 			return nil
 		}

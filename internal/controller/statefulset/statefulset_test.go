@@ -400,7 +400,7 @@ func TestParallelAndRetention(t *testing.T) {
 		WhenScaled:  appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
 	}
 	// No pod becomes ready: Parallel must still create all of them.
-	node.Ready = func(*corev1.Pod) bool { return false }
+	node.SetReady(func(*corev1.Pod) bool { return false })
 	created, err := e.client.AppsV1().StatefulSets(e.ns).Create(e.ctx, set, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -408,8 +408,7 @@ func TestParallelAndRetention(t *testing.T) {
 	e.eventually("db-5..7 created", func() (bool, string) {
 		return e.pod("db-5") != nil && e.pod("db-6") != nil && e.pod("db-7") != nil && e.pod("db-4") == nil, "not yet"
 	})
-	node.Ready = nil
-	node.Poke()
+	node.SetReady(nil)
 	e.eventually("ready", func() (bool, string) {
 		s := e.set("db").Status
 		return s.ReadyReplicas == 3, fmt.Sprintf("%+v", s)
