@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ type server struct {
 // waits until its kubeconfig is written.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	sourcesOnce.Do(func() { statSources("../..") })
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
@@ -225,4 +227,31 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// sourcesOnce runs statSources in the first test that starts a server:
+// files are recorded for the cache only once tests run, not in TestMain.
+var sourcesOnce sync.Once
+
+// statSources stats every Go source and module file under root. The
+// binary is built by a subprocess, which go test's result cache does not
+// see; the files a test stats are part of the cache key, so a change
+// anywhere in the tree runs the suite again instead of reusing a result
+// for an older binary.
+func statSources(root string) {
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if name := d.Name(); strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" {
+			_, _ = os.Stat(path)
+		}
+		return nil
+	})
 }
