@@ -693,3 +693,48 @@ func TestStopPodsOnExit(t *testing.T) {
 	e.agent.stop()
 	waitProcessGone(t, pid)
 }
+
+// A gRPC probe speaks grpc.health.v1, as the kubelet's: SERVING is ready,
+// NOT_SERVING is not, with the kubelet's message; a port where nothing
+// answers the protocol fails too.
+func TestGRPCProbe(t *testing.T) {
+	e := setup(t, nil)
+	probe := func(port int32) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: port}},
+			PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1}
+	}
+	good := workloadPod(t, "grpc-good", "grpc-health", corev1.EnvVar{Name: "PORT", Value: "9090"}, corev1.EnvVar{Name: "GRPC_STATUS", Value: "SERVING"})
+	good.Spec.Containers[0].ReadinessProbe = probe(9090)
+	bad := workloadPod(t, "grpc-bad", "grpc-health", corev1.EnvVar{Name: "PORT", Value: "9090"}, corev1.EnvVar{Name: "GRPC_STATUS", Value: "NOT_SERVING"})
+	bad.Spec.Containers[0].ReadinessProbe = probe(9090)
+	// An HTTP server is no gRPC health service.
+	http := workloadPod(t, "grpc-http", "http-server", corev1.EnvVar{Name: "PORT", Value: "9090"})
+	http.Spec.Containers[0].ReadinessProbe = probe(9090)
+	for _, p := range []*corev1.Pod{good, bad, http} {
+		e.create(t, p)
+	}
+	e.waitPod(t, "grpc-good", "Ready", isReady)
+	want := map[string]string{
+		"grpc-bad":  `Readiness probe failed: service unhealthy (responded with "NOT_SERVING")`,
+		"grpc-http": `Readiness probe failed: `,
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(want) > 0 && time.Now().Before(deadline) {
+		evs, _ := e.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+		for _, ev := range evs.Items {
+			if w, ok := want[ev.InvolvedObject.Name]; ok && ev.Reason == "Unhealthy" && strings.HasPrefix(ev.Message, w) {
+				delete(want, ev.InvolvedObject.Name)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(want) > 0 {
+		t.Fatalf("no Unhealthy event for %v", want)
+	}
+	for _, name := range []string{"grpc-bad", "grpc-http"} {
+		p, err := e.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil || isReady(p) {
+			t.Errorf("%s ready (%v) with a failing gRPC probe", name, err)
+		}
+	}
+}

@@ -11,6 +11,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // TestMain doubles as the workload of test pods: with SKIFF_TEST_WORKLOAD
@@ -107,6 +111,22 @@ func workload(name string) int {
 		fmt.Println("wrote", os.Getenv("WRITE_FILE"))
 		time.Sleep(time.Hour)
 		return 0
+	case "grpc-health":
+		// A gRPC health service on $POD_IP:$PORT answering GRPC_STATUS
+		// (SERVING or NOT_SERVING) for the default service.
+		addr := net.JoinHostPort(os.Getenv("POD_IP"), os.Getenv("PORT"))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listen:", err)
+			return 1
+		}
+		srv := grpc.NewServer()
+		hs := health.NewServer()
+		hs.SetServingStatus("", healthpb.HealthCheckResponse_ServingStatus(healthpb.HealthCheckResponse_ServingStatus_value[os.Getenv("GRPC_STATUS")]))
+		healthpb.RegisterHealthServer(srv, hs)
+		fmt.Println("serving gRPC health on", addr)
+		_ = srv.Serve(l)
+		return 1
 	case "alloc":
 		// Allocates and touches ALLOC_MIB MiB, then sleeps.
 		n, _ := strconv.Atoi(os.Getenv("ALLOC_MIB"))

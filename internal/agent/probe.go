@@ -282,15 +282,7 @@ func runProbeOnce(ctx context.Context, p *corev1.Probe, t probeTarget) (bool, st
 		}
 		return true, ""
 	case p.GRPC != nil:
-		// No gRPC client in skiff yet: a gRPC probe degrades to a TCP
-		// connect to its port.
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(t.podIP, strconv.Itoa(int(p.GRPC.Port))))
-		if err != nil {
-			return false, err.Error()
-		}
-		conn.Close()
-		return true, ""
+		return probeGRPC(ctx, p.GRPC, t.podIP)
 	}
 	return true, ""
 }
