@@ -256,9 +256,11 @@ func TestLivenessKillRunsPreStop(t *testing.T) {
 	e := setup(t, nil)
 	file := filepath.Join(t.TempDir(), "order")
 	p := workloadPod(t, "live-prestop", "record-term", corev1.EnvVar{Name: "TERM_FILE", Value: file})
+	// The initial delay gives the workload time to catch SIGTERM: a
+	// probe failing in its first milliseconds would kill it before.
 	p.Spec.Containers[0].LivenessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9)}},
-		PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1,
+		ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9)}},
+		InitialDelaySeconds: 1, PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1,
 	}
 	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{
 		PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{exe(t), "--append", file, "prestop"}}},
