@@ -35,6 +35,10 @@ type Kind struct {
 	TracksGeneration bool
 	// AllowCreateOnUpdate: PUT of a missing object creates it.
 	AllowCreateOnUpdate bool
+	// CreatedAlike: controllers create many objects of the kind alike from
+	// one template (pods of a ReplicaSet, Job or DaemonSet), so the
+	// managedFields of creates are memoized (see createFields).
+	CreatedAlike bool
 
 	// fields returns the kind-specific selectable fields (metadata.name and
 	// metadata.namespace are added for every kind). Nil for none.
@@ -74,7 +78,7 @@ func Kinds() []*Kind {
 	return []*Kind{
 		{GVK: core.WithKind("Namespace"), Resource: "namespaces", SingularName: "namespace", ShortNames: []string{"ns"}, HasStatus: true,
 			fields: namespaceFields, prepareForCreate: prepareNamespace},
-		{GVK: core.WithKind("Pod"), Resource: "pods", SingularName: "pod", ShortNames: []string{"po"}, Categories: all, Namespaced: true, HasStatus: true, TracksGeneration: true,
+		{GVK: core.WithKind("Pod"), Resource: "pods", SingularName: "pod", ShortNames: []string{"po"}, Categories: all, Namespaced: true, HasStatus: true, TracksGeneration: true, CreatedAlike: true,
 			fields: podFields, prepareForCreate: preparePod},
 		{GVK: core.WithKind("Service"), Resource: "services", SingularName: "service", ShortNames: []string{"svc"}, Categories: all, Namespaced: true, HasStatus: true,
 			fields: serviceFields, prepareForCreate: prepareService},

@@ -48,6 +48,9 @@ type Store struct {
 	// statusManager on writes to /status.
 	fieldManager  *managedfields.FieldManager
 	statusManager *managedfields.FieldManager
+	// createFields memoizes the managedFields of creates for kinds
+	// created alike; nil for the others.
+	createFields *createFields
 
 	// namespaceGate answers whether new objects may be created in a
 	// namespace (it exists and is not terminating). Nil for cluster kinds.
@@ -105,6 +108,9 @@ func newStore(k *Kind, st storage.Interface, scheme *runtime.Scheme, tc managedf
 	s.fieldManager, err = managedfields.NewDefaultFieldManager(tc, scheme, defaulter, scheme, k.GVK, k.GVK.GroupVersion(), "", mainReset)
 	if err != nil {
 		return nil, fmt.Errorf("field manager for %s: %w", k.Resource, err)
+	}
+	if k.CreatedAlike {
+		s.createFields = newCreateFields(s.fieldManager)
 	}
 	if k.HasStatus {
 		s.statusManager, err = managedfields.NewDefaultFieldManager(tc, scheme, defaulter, scheme, k.GVK, k.GVK.GroupVersion(), "status", statusReset)
@@ -297,7 +303,13 @@ func (s *Store) create(ctx context.Context, obj runtime.Object, a metav1.Object,
 				return nil, apierrors.NewInvalid(s.Kind.GVK.GroupKind(), a.GetName(), errs)
 			}
 		}
-		out, err := s.fieldManager.Update(s.New(), obj, managerName(opts.FieldManager))
+		var out runtime.Object
+		var err error
+		if s.createFields != nil {
+			out, err = s.createFields.update(s.New(), obj, managerName(opts.FieldManager))
+		} else {
+			out, err = s.fieldManager.Update(s.New(), obj, managerName(opts.FieldManager))
+		}
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("managed fields: %w", err))
 		}
