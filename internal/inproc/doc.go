@@ -6,9 +6,11 @@
 // server with nothing but another rest.Config).
 //
 // Requests keep their headers (credentials included: the API server
-// authenticates them as any other). Responses stream: the handler runs in
-// its own goroutine and its writes reach the response body as they are
-// made, so watches work; closing the body cancels the request's context.
+// authenticates them as any other). Answers that may stream (watches, logs
+// that follow, proxies) do: the handler runs in its own goroutine and its
+// writes reach the response body as they are made; closing the body
+// cancels the request's context. Any other request is served in the
+// caller's goroutine and answered once the handler returns.
 // Connection hijacking (exec, port-forward, attach) is not supported:
 // nothing in-process asks for it.
 //

@@ -1,11 +1,13 @@
 package inproc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -14,19 +16,16 @@ type Transport struct {
 	Handler http.Handler
 }
 
-// RoundTrip serves req in a new goroutine and returns as soon as the
-// handler has written the response's header (or returned).
+// RoundTrip serves req. A request whose answer may stream (a watch, logs
+// that follow, a proxied connection) is served in a new goroutine, and
+// RoundTrip returns as soon as the handler has written the response's
+// header; any other is served in the caller's goroutine into a buffer.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(req.Context())
-	sreq := req.Clone(ctx)
-	sreq.RequestURI = req.URL.RequestURI()
-	sreq.Host = req.URL.Host
-	sreq.RemoteAddr = "in-process"
-	sreq.Proto, sreq.ProtoMajor, sreq.ProtoMinor = "HTTP/1.1", 1, 1
-	sreq.TLS = nil
-	if sreq.Body == nil {
-		sreq.Body = http.NoBody
+	if !mayStream(req) {
+		return t.serveBuffered(req)
 	}
+	ctx, cancel := context.WithCancel(req.Context())
+	sreq := serverRequest(req, ctx)
 	pr, pw := io.Pipe()
 	rw := &responseWriter{header: http.Header{}, headerSent: make(chan struct{}), body: pw}
 	go func() {
@@ -67,6 +66,117 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Request:       req,
 	}, nil
 }
+
+// serverRequest is req as a server receives it.
+func serverRequest(req *http.Request, ctx context.Context) *http.Request {
+	sreq := req.Clone(ctx)
+	sreq.RequestURI = req.URL.RequestURI()
+	sreq.Host = req.URL.Host
+	sreq.RemoteAddr = "in-process"
+	sreq.Proto, sreq.ProtoMajor, sreq.ProtoMinor = "HTTP/1.1", 1, 1
+	sreq.TLS = nil
+	if sreq.Body == nil {
+		sreq.Body = http.NoBody
+	}
+	return sreq
+}
+
+// mayStream tells the requests whose answer may not end by itself: GETs of
+// watches (?watch=true or a /watch/ path), of logs that follow, and of
+// proxies. Everything else answers and ends.
+func mayStream(req *http.Request) bool {
+	if req.Method != http.MethodGet {
+		return false
+	}
+	if q := req.URL.RawQuery; strings.Contains(q, "watch=") || strings.Contains(q, "follow=") {
+		return true
+	}
+	for _, seg := range strings.Split(req.URL.Path, "/") {
+		if seg == "watch" || seg == "proxy" {
+			return true
+		}
+	}
+	return false
+}
+
+// serveBuffered runs the handler in the caller's goroutine, whose stack
+// is already grown (a new goroutine per request grew its stack through
+// the API server's deep calls over and over: a tenth of the CPU of a
+// burst of creates), and answers with what it wrote.
+func (t *Transport) serveBuffered(req *http.Request) (resp *http.Response, err error) {
+	sreq := serverRequest(req, req.Context())
+	w := &bufferedWriter{header: http.Header{}}
+	defer func() {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+	}()
+	var failure error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				failure = fmt.Errorf("inproc: handler panic: %v", p)
+			}
+		}()
+		t.Handler.ServeHTTP(w, sreq)
+	}()
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	if w.sent == nil {
+		if failure != nil {
+			return nil, failure
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	var body io.Reader = bytes.NewReader(w.body.Bytes())
+	length := int64(w.body.Len())
+	if failure != nil {
+		// As net/http does: the body is cut off with the error.
+		body, length = io.MultiReader(body, errorReader{failure}), -1
+	}
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", w.code, http.StatusText(w.code)),
+		StatusCode:    w.code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        w.sent,
+		Body:          io.NopCloser(body),
+		ContentLength: length,
+		Request:       req,
+	}, nil
+}
+
+// bufferedWriter keeps the header as first written and the whole body.
+type bufferedWriter struct {
+	header http.Header
+	code   int
+	sent   http.Header
+	body   bytes.Buffer
+}
+
+func (w *bufferedWriter) Header() http.Header { return w.header }
+
+func (w *bufferedWriter) WriteHeader(code int) {
+	if w.sent != nil || (code < 200 && code >= 100) {
+		return
+	}
+	w.code = code
+	w.sent = w.header.Clone()
+}
+
+func (w *bufferedWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// Flush sends the header; the body is sent when the handler returns.
+func (w *bufferedWriter) Flush() { w.WriteHeader(http.StatusOK) }
+
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
 
 // responseWriter hands the header over once, then streams the body
 // through a pipe: each Write returns when the client has read it.

@@ -128,3 +128,52 @@ func TestContextCanceledBeforeHeader(t *testing.T) {
 		t.Fatal("request outlived its context")
 	}
 }
+
+// A watch asked by query streams as one asked by path; a plain GET is
+// answered whole, with its length.
+func TestWhichRequestsStream(t *testing.T) {
+	release := make(chan struct{})
+	c := client(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("first"))
+		w.(http.Flusher).Flush()
+		if r.URL.Query().Get("watch") != "" || r.URL.Query().Get("follow") != "" {
+			<-release
+		}
+	})
+	for _, url := range []string{"https://x/api/v1/pods?watch=true", "https://x/api/v1/namespaces/a/pods/p/log?follow=true"} {
+		resp, err := c.Get(url) // returns before the handler ends
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "first" {
+			t.Fatalf("%s: read %q, %v", url, buf, err)
+		}
+		resp.Body.Close()
+	}
+	close(release)
+	resp, err := c.Get("https://x/api/v1/pods?limit=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength != 5 {
+		t.Fatalf("content length %d, want 5", resp.ContentLength)
+	}
+	for _, c := range []struct {
+		method, url string
+		streams     bool
+	}{
+		{"GET", "https://x/api/v1/pods?watch=1", true},
+		{"GET", "https://x/api/v1/watch/pods", true},
+		{"GET", "https://x/api/v1/namespaces/a/services/s/proxy/", true},
+		{"GET", "https://x/api/v1/pods", false},
+		{"POST", "https://x/api/v1/namespaces/a/pods", false},
+		{"PATCH", "https://x/api/v1/namespaces/a/pods/watch", false},
+	} {
+		req, _ := http.NewRequest(c.method, c.url, nil)
+		if got := mayStream(req); got != c.streams {
+			t.Errorf("%s %s: streams %v, want %v", c.method, c.url, got, c.streams)
+		}
+	}
+}
