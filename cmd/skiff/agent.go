@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff-dev/skiff/internal/agent"
+	"github.com/skiff-dev/skiff/internal/gctune"
 )
 
 // runAgent joins this machine to a skiff server as a node: `skiff agent
@@ -92,6 +93,7 @@ func runAgent(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("skiff agent joining", "server", *server, "node", name)
+	go gctune.Run(ctx, gctune.Config{})
 	return a.Run(ctx)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/internal/controlplane"
+	"github.com/skiff-dev/skiff/internal/gctune"
 	_ "github.com/skiff-dev/skiff/internal/kubectlinit" // before kubectl's packages: see its doc
 	"github.com/skiff-dev/skiff/internal/memtrim"
 	"github.com/skiff-dev/skiff/internal/registry"
@@ -93,6 +94,7 @@ func runServer(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go trimAfterStart(ctx, cp.Ready(), log)
+	go gctune.Run(ctx, gctune.Config{})
 	return cp.Run(ctx)
 }
 
