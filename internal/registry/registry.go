@@ -64,7 +64,7 @@ func New(cfg Config) (*Registry, error) {
 		return nil, err
 	}
 	alloc := &serviceAllocations{ips: ips, ports: &portAllocator{store: cfg.Storage, base: cfg.NodePortBase, count: cfg.NodePortCount}}
-	tc := applyconfigurations.NewTypeConverter(cfg.Scheme)
+	tc := newGoTypeConverter(applyconfigurations.NewTypeConverter(cfg.Scheme), cfg.Scheme)
 	r := &Registry{kinds: Kinds(), stores: map[schema.GroupVersionResource]*Store{}, scheme: cfg.Scheme, now: cfg.Now, serviceIPs: ips}
 	for _, k := range r.kinds {
 		s, err := newStore(k, cfg.Storage, cfg.Scheme, tc, cfg.Hooks, cfg.Now)
