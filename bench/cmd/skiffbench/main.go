@@ -43,6 +43,9 @@ var (
 	// cpuProfile, if set, is where the server's CPU profile of the
 	// Deployment scenarios goes (fetched from its /debug/pprof/profile).
 	cpuProfile string
+	// apiProfile, if set, is where the server's CPU profile of the first
+	// second of sequential creates goes.
+	apiProfile string
 	// timeline: print the Deployment scenario's progress as it goes.
 	timeline bool
 )
@@ -54,6 +57,7 @@ func main() {
 	workloads := flag.Int("workloads", 1000, "replicas of the Deployment scenarios (0 skips them; bounded to 5000)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile during the Deployment scenarios to this file")
 	startup := flag.Int("startup", 0, "pods of the start-up latency section, created at 20/s with the real agent (0 skips it; bounded to 1000)")
+	flag.StringVar(&apiProfile, "apiprofile", "", "write the server's CPU profile during the first second of sequential creates to this file")
 	flag.BoolVar(&timeline, "timeline", false, "print the pods created and bound every 50 ms of the Deployment scenario (to stderr)")
 	traffic := flag.Int("traffic", 0, "pods of the Ready-to-traffic section, one at a time (0 skips it; bounded to 200)")
 	flag.Parse()
@@ -176,6 +180,15 @@ func benchAPI(bin, tmp string, maxPods int) error {
 		stored = target - 1000
 		var r row
 		r.stored = target
+		if apiProfile != "" && target == 1000 {
+			wait := s.profile(apiProfile, time.Second)
+			defer func() {
+				if err := wait(); err != nil {
+					fmt.Fprintln(os.Stderr, "skiffbench: cpu profile:", err)
+				}
+			}()
+			time.Sleep(100 * time.Millisecond)
+		}
 		for i := stored; i < target; i++ {
 			t0 := time.Now()
 			if _, err := cs.CoreV1().Pods("default").Create(ctx, pod(i), metav1.CreateOptions{}); err != nil {
