@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -75,25 +76,28 @@ func TestCPULimitIsAQuota(t *testing.T) {
 	track(e.create(t, p))
 	got := e.waitPod(t, "limited", "Ready", isReady)
 	pid := pidOf(t, got.Status.ContainerStatuses[0])
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := "/pod" + string(got.UID) + "/main"
+	// The runtime's shim joins the groups right before it execs the
+	// program, which may be a moment after the container counts as
+	// started: wait for it.
 	var cpuDir string
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		switch {
-		case parts[1] == "" && strings.HasSuffix(parts[2], want): // v2
-			cpuDir = filepath.Join("/sys/fs/cgroup", parts[2])
-		case (parts[1] == "cpu" || strings.Contains(parts[1], "cpu,")) && strings.HasSuffix(parts[2], want):
-			cpuDir = filepath.Join("/sys/fs/cgroup/cpu", parts[2])
-		case parts[1] == "memory" && !strings.HasSuffix(parts[2], want):
-			t.Errorf("memory group %s, want one ending in %s", parts[2], want)
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if b, err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup"); err != nil {
+			t.Fatal(err)
+		}
+		if cpuDir = cpuGroup(b, want); cpuDir != "" || time.Now().After(deadline) {
+			break
 		}
 	}
 	if cpuDir == "" {
 		t.Fatalf("container is in no cpu group ending in %s:\n%s", want, b)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if parts := strings.SplitN(line, ":", 3); parts[1] == "memory" && !strings.HasSuffix(parts[2], want) {
+			t.Errorf("memory group %s, want one ending in %s", parts[2], want)
+		}
 	}
 	quota, err := os.ReadFile(filepath.Join(cpuDir, "cpu.cfs_quota_us"))
 	if os.IsNotExist(err) {
@@ -105,4 +109,22 @@ func TestCPULimitIsAQuota(t *testing.T) {
 	// Deleting the pod removes its groups.
 	e.deletePod(t, "limited")
 	waitNoPath(t, cpuDir, "cgroup")
+}
+
+// cpuGroup returns the directory of the cpu group ending in want that a
+// /proc/PID/cgroup file lists (v1 or v2), or "".
+func cpuGroup(procCgroup []byte, want string) string {
+	for _, line := range strings.Split(strings.TrimSpace(string(procCgroup)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || !strings.HasSuffix(parts[2], want) {
+			continue
+		}
+		switch {
+		case parts[1] == "": // v2
+			return filepath.Join("/sys/fs/cgroup", parts[2])
+		case parts[1] == "cpu" || strings.Contains(parts[1], "cpu,"):
+			return filepath.Join("/sys/fs/cgroup/cpu", parts[2])
+		}
+	}
+	return ""
 }
