@@ -25,7 +25,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.serveBuffered(req)
 	}
 	ctx, cancel := context.WithCancel(req.Context())
-	sreq := serverRequest(req, ctx)
+	sreq := serverRequest(ctx, req)
 	pr, pw := io.Pipe()
 	rw := &responseWriter{header: http.Header{}, headerSent: make(chan struct{}), body: pw}
 	go func() {
@@ -68,7 +68,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // serverRequest is req as a server receives it.
-func serverRequest(req *http.Request, ctx context.Context) *http.Request {
+func serverRequest(ctx context.Context, req *http.Request) *http.Request {
 	sreq := req.Clone(ctx)
 	sreq.RequestURI = req.URL.RequestURI()
 	sreq.Host = req.URL.Host
@@ -103,8 +103,8 @@ func mayStream(req *http.Request) bool {
 // is already grown (a new goroutine per request grew its stack through
 // the API server's deep calls over and over: a tenth of the CPU of a
 // burst of creates), and answers with what it wrote.
-func (t *Transport) serveBuffered(req *http.Request) (resp *http.Response, err error) {
-	sreq := serverRequest(req, req.Context())
+func (t *Transport) serveBuffered(req *http.Request) (*http.Response, error) {
+	sreq := serverRequest(req.Context(), req)
 	w := &bufferedWriter{header: http.Header{}}
 	defer func() {
 		if req.Body != nil {
