@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/skiff-dev/skiff/internal/agent"
 	"github.com/skiff-dev/skiff/internal/pki"
+	"github.com/skiff-dev/skiff/internal/syncbuf"
 	"github.com/skiff-dev/skiff/internal/testserver"
 )
 
@@ -134,24 +134,6 @@ func (e *env) kubectl(ctx context.Context, t *testing.T, websockets bool, args .
 	return c
 }
 
-// lockedBuffer collects a running command's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func waitText(t *testing.T, what string, buf interface{ String() string }, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -203,7 +185,7 @@ func TestAttachStreamsLiveOutput(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			c := e.kubectl(ctx, t, websockets, "attach", name)
-			var out, errb lockedBuffer
+			var out, errb syncbuf.Buffer
 			c.Stdout, c.Stderr = &out, &errb
 			if err := c.Start(); err != nil {
 				t.Fatal(err)
@@ -247,7 +229,7 @@ func TestAttachStdinAcrossSessionsAndRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out, errb lockedBuffer
+		var out, errb syncbuf.Buffer
 		c.Stdout, c.Stderr = &out, &errb
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
@@ -315,7 +297,7 @@ func TestAttachStdinOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := e.kubectl(ctx, t, true, "attach", "-i", "once")
-	var out, errb lockedBuffer
+	var out, errb syncbuf.Buffer
 	c.Stdin, c.Stdout, c.Stderr = strings.NewReader("a\nb\n"), &out, &errb
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -345,7 +327,7 @@ func TestAttachInputWithoutStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb lockedBuffer
+	var out, errb syncbuf.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -387,7 +369,7 @@ func TestAttachNamedContainer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := e.kubectl(ctx, t, true, "attach", "two", "-c", "second")
-	var out, errb lockedBuffer
+	var out, errb syncbuf.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -450,7 +432,7 @@ func TestAttachTTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	go func() { _, _ = io.Copy(&out, ptm) }()
 	waitText(t, "terminal", &out, "size 100x40")
 	if _, err := io.WriteString(ptm, "ping\r"); err != nil {

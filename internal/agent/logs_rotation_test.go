@@ -1,34 +1,17 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/internal/syncbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A follower (kubectl logs -f) carries on across a rotation, losing no
 // line written before it, and follows the new file.
@@ -44,7 +27,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	line(f, 0)
 	var active atomic.Bool
 	active.Store(true)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

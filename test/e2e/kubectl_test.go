@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/internal/syncbuf"
 )
 
 const deploymentYAML = `apiVersion: apps/v1
@@ -328,12 +330,12 @@ func testDelete(t *testing.T, k *kubectl, ns string) {
 }
 
 // start runs kubectl in the background, collecting its output.
-func (k *kubectl) start(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+func (k *kubectl) start(t *testing.T, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	argv := append(append([]string{}, k.argv...), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(cmdEnv(), "KUBECONFIG="+k.kc, "KUBECACHEDIR="+k.cacheDir, "HOME="+k.cacheDir)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start kubectl: %v", err)

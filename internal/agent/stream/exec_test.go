@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 	streamhttp "k8s.io/streaming/pkg/httpstream"
+
+	"github.com/skiff-dev/skiff/internal/syncbuf"
 )
 
 func execURL(srv string, cmd []string, stdin, tty bool) *url.URL {
@@ -166,24 +168,6 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe to poll while the executor writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestExecTTYResize(t *testing.T) {
 	srv, cfg := startServer(t, helperExecutor(t), nil)
 	for _, kind := range []executorKind{viaSPDY, viaWebSocket} {
@@ -191,7 +175,7 @@ func TestExecTTYResize(t *testing.T) {
 			ex := newExecutor(t, kind, cfg, execURL(srv.URL, []string{"tty"}, true, true))
 			q := &sizeQueue{stop: make(chan struct{})}
 			defer close(q.stop)
-			var out syncBuffer
+			var out syncbuf.Buffer
 			// stdin is sent only after the resize was seen, so the line is
 			// not read before the terminal is ready.
 			inR, inW := newPipe()
@@ -216,7 +200,7 @@ func TestExecTTYResize(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool, out *syncBuffer) {
+func waitFor(t *testing.T, cond func() bool, out *syncbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

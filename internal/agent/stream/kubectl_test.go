@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/skiff-dev/skiff/internal/agent/pty"
+	"github.com/skiff-dev/skiff/internal/syncbuf"
 )
 
 // The tests below drive the kubectl binary on PATH (if any) against a tiny
@@ -299,7 +300,7 @@ func TestKubectlExecTTY(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var out syncBuffer
+			var out syncbuf.Buffer
 			go func() { _, _ = io.Copy(&out, ptm) }()
 			waitFor(t, func() bool { return strings.Contains(out.String(), "size 100x40") }, &out)
 			if _, err := io.WriteString(ptm, "ping\n"); err != nil {

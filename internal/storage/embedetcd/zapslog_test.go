@@ -1,32 +1,15 @@
 package embedetcd
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/skiff-dev/skiff/internal/syncbuf"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestEtcdLogsReachSlog(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := Start(t.Context(), Config{Dir: t.TempDir(), Logger: log, LogLevel: slog.LevelInfo})
 	if err != nil {
@@ -43,7 +26,7 @@ func TestEtcdLogsReachSlog(t *testing.T) {
 }
 
 func TestEtcdQuietByDefault(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := Start(t.Context(), Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
