@@ -35,16 +35,16 @@ import (
 func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request, ns, name string) {
 	pod, err := a.client.CoreV1().Pods(ns).Get(r.Context(), name, metav1.GetOptions{})
 	if err != nil {
-		writeStatus(w, err)
+		WriteStatus(w, err)
 		return
 	}
 	if pod.Spec.NodeName != a.cfg.NodeName {
-		writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName)))
+		WriteStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName)))
 		return
 	}
 	cname, err := logContainer(pod, r.URL.Query().Get("container"))
 	if err != nil {
-		writeStatus(w, apierrors.NewBadRequest(err.Error()))
+		WriteStatus(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
 	c := findContainer(pod, cname)

@@ -44,12 +44,12 @@ func (a *Agent) runningPod(r *http.Request, ns, name string) (*corev1.Pod, *podW
 func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request, ns, name string) {
 	pod, worker, err := a.runningPod(r, ns, name)
 	if err != nil {
-		writeStatus(w, err)
+		WriteStatus(w, err)
 		return
 	}
 	c, err := execContainer(pod, r.URL.Query().Get("container"))
 	if err != nil {
-		writeStatus(w, apierrors.NewBadRequest(err.Error()))
+		WriteStatus(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
 	stream.ServeExec(w, r, stream.CmdExecutor(func(ctx context.Context, cmd []string) (*exec.Cmd, error) {
@@ -78,7 +78,7 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request, ns, name strin
 func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request, ns, name string) {
 	_, worker, err := a.runningPod(r, ns, name)
 	if err != nil {
-		writeStatus(w, err)
+		WriteStatus(w, err)
 		return
 	}
 	ip := worker.st.IP

@@ -38,14 +38,14 @@ func (a *Agent) serveSubresource(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	// api v1 namespaces NS pods NAME SUB
 	if len(parts) != 7 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" || parts[4] != "pods" {
-		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, r.URL.Path))
+		WriteStatus(w, apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, r.URL.Path))
 		return
 	}
 	ns, name, sub := parts[3], parts[5], parts[6]
 	switch sub {
 	case "log":
 		if r.Method != http.MethodGet {
-			writeStatus(w, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "pods/log"}, r.Method))
+			WriteStatus(w, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "pods/log"}, r.Method))
 			return
 		}
 		a.serveLog(w, r, ns, name)
@@ -59,11 +59,14 @@ func (a *Agent) serveSubresource(w http.ResponseWriter, r *http.Request) {
 		st := apierrors.NewInternalError(fmt.Errorf("pods/%s is not implemented by the skiff agent yet", sub))
 		st.ErrStatus.Code = http.StatusNotImplemented
 		st.ErrStatus.Reason = metav1.StatusReasonNotAcceptable
-		writeStatus(w, st)
+		WriteStatus(w, st)
 	}
 }
 
-func writeStatus(w http.ResponseWriter, err error) {
+// WriteStatus answers with err as a metav1.Status (an internal error if
+// err carries none), as the API server does; the pod router of the
+// control plane answers so too.
+func WriteStatus(w http.ResponseWriter, err error) {
 	var se apierrors.APIStatus
 	if !errors.As(err, &se) {
 		se = apierrors.NewInternalError(err)
@@ -142,26 +145,26 @@ func parseLogOptions(q map[string][]string, now time.Time) (logOptions, error) {
 func (a *Agent) serveLog(w http.ResponseWriter, r *http.Request, ns, name string) {
 	opts, err := parseLogOptions(r.URL.Query(), time.Now())
 	if err != nil {
-		writeStatus(w, apierrors.NewBadRequest(err.Error()))
+		WriteStatus(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
 	pod, err := a.client.CoreV1().Pods(ns).Get(r.Context(), name, metav1.GetOptions{})
 	if err != nil {
-		writeStatus(w, err)
+		WriteStatus(w, err)
 		return
 	}
 	c, err := logContainer(pod, opts.container)
 	if err != nil {
-		writeStatus(w, apierrors.NewBadRequest(err.Error()))
+		WriteStatus(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
 	if pod.Spec.NodeName != a.cfg.NodeName {
-		writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName)))
+		WriteStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName)))
 		return
 	}
 	path, active, err := a.logFile(pod, c, opts.previous)
 	if err != nil {
-		writeStatus(w, apierrors.NewBadRequest(err.Error()))
+		WriteStatus(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")

@@ -88,7 +88,7 @@ func (a *Agent) listen() (*server, error) {
 	})
 	mux.Handle("/api/v1/namespaces/", a.PodSubresources())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{}, r.URL.Path))
+		WriteStatus(w, apierrors.NewNotFound(schema.GroupResource{}, r.URL.Path))
 	})
 	return &server{
 		ln:          ln,

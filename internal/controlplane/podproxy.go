@@ -3,8 +3,6 @@ package controlplane
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/skiff-dev/skiff/internal/agent"
 	"github.com/skiff-dev/skiff/internal/pki"
 )
 
@@ -58,12 +57,12 @@ const maxTransports = 256
 func (p *podRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ns, name, sub, ok := parsePodSubresourcePath(r.URL.Path)
 	if !ok {
-		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{}, r.URL.Path))
+		agent.WriteStatus(w, apierrors.NewNotFound(schema.GroupResource{}, r.URL.Path))
 		return
 	}
 	pod, err := p.getPod(r.Context(), ns, name)
 	if err != nil {
-		writeStatus(w, err)
+		agent.WriteStatus(w, err)
 		return
 	}
 	node := pod.Spec.NodeName
@@ -75,13 +74,13 @@ func (p *podRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", name)))
+		agent.WriteStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", name)))
 		return
 	}
 	if node == p.localNode && p.localNode != "" {
 		h := p.local.get()
 		if h == nil {
-			writeStatus(w, apierrors.NewServiceUnavailable(fmt.Sprintf("the node agent of %s has not started yet", node)))
+			agent.WriteStatus(w, apierrors.NewServiceUnavailable(fmt.Sprintf("the node agent of %s has not started yet", node)))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -89,12 +88,12 @@ func (p *podRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := p.getNode(r.Context(), node)
 	if err != nil {
-		writeStatus(w, err)
+		agent.WriteStatus(w, err)
 		return
 	}
 	addr, pin, err := agentEndpoint(n)
 	if err != nil {
-		writeStatus(w, apierrors.NewServiceUnavailable(err.Error()))
+		agent.WriteStatus(w, apierrors.NewServiceUnavailable(err.Error()))
 		return
 	}
 	p.proxy(w, r, node, addr, pin)
@@ -126,7 +125,7 @@ func (p *podRouter) proxy(w http.ResponseWriter, r *http.Request, node, addr, pi
 				return // the client went away
 			}
 			p.log.Debug("proxy to node agent", "node", node, "address", addr, "err", err)
-			writeStatus(w, apierrors.NewServiceUnavailable(fmt.Sprintf("error dialing backend: node %s agent at %s: %v", node, addr, err)))
+			agent.WriteStatus(w, apierrors.NewServiceUnavailable(fmt.Sprintf("error dialing backend: node %s agent at %s: %v", node, addr, err)))
 		},
 	}
 	rp.ServeHTTP(w, r)
@@ -217,20 +216,6 @@ func parsePodSubresourcePath(path string) (ns, name, sub string, ok bool) {
 		return "", "", "", false
 	}
 	return parts[3], parts[5], parts[6], true
-}
-
-// writeStatus answers with err as a metav1.Status, as the API server
-// does.
-func writeStatus(w http.ResponseWriter, err error) {
-	var se apierrors.APIStatus
-	if !errors.As(err, &se) {
-		se = apierrors.NewInternalError(err)
-	}
-	st := se.Status()
-	st.Kind, st.APIVersion = "Status", "v1"
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(int(st.Code))
-	_ = json.NewEncoder(w).Encode(st)
 }
 
 // handlerSlot holds an http.Handler set later (the node agent starts
