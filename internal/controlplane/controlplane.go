@@ -143,7 +143,8 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 		return err
 	}
 	// Lists and watches are served from memory by the watch cache; reads
-	// of single objects and every write go to etcd.
+	// of single objects and every write go to etcd (an update starts from
+	// the cache's copy and writes conditionally on its revision).
 	var resources []cacher.Resource
 	for prefix, dec := range registry.Decoders(scheme) {
 		resources = append(resources, cacher.Resource{Prefix: prefix, Decoder: dec})

@@ -88,7 +88,7 @@ func mayStream(req *http.Request) bool {
 	if req.Method != http.MethodGet {
 		return false
 	}
-	if q := req.URL.RawQuery; strings.Contains(q, "watch=") || strings.Contains(q, "follow=") {
+	if q := req.URL.Query(); isTrue(q.Get("watch")) || isTrue(q.Get("follow")) {
 		return true
 	}
 	for _, seg := range strings.Split(req.URL.Path, "/") {
@@ -98,6 +98,9 @@ func mayStream(req *http.Request) bool {
 	}
 	return false
 }
+
+// isTrue reads a boolean query parameter as the API server does.
+func isTrue(v string) bool { return v == "true" || v == "1" }
 
 // serveBuffered runs the handler in the caller's goroutine, whose stack
 // is already grown (a new goroutine per request grew its stack through

@@ -168,6 +168,8 @@ func TestWhichRequestsStream(t *testing.T) {
 		{"GET", "https://x/api/v1/watch/pods", true},
 		{"GET", "https://x/api/v1/namespaces/a/services/s/proxy/", true},
 		{"GET", "https://x/api/v1/pods", false},
+		{"GET", "https://x/api/v1/pods?watch=false&allowWatchBookmarks=true", false},
+		{"GET", "https://x/api/v1/namespaces/a/pods/p/log?follow=0", false},
 		{"POST", "https://x/api/v1/namespaces/a/pods", false},
 		{"PATCH", "https://x/api/v1/namespaces/a/pods/watch", false},
 	} {

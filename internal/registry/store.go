@@ -394,7 +394,9 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		var kv storage.KV
 		var err error
 		stale := false
-		if attempt == 0 && recent != nil {
+		// A dry run would only be done again from a current read (only
+		// such a read can tell that nothing changes), so it starts there.
+		if attempt == 0 && recent != nil && !opts.DryRun {
 			kv, stale = recent.GetRecent(key)
 		}
 		if !stale {

@@ -15,12 +15,6 @@ import (
 // startupRate is the pace of the pod creates, as in the issue.
 const startupRate = 20 // pods per second
 
-// benchStartup measures pod start-up latency (issue 4) on a server with
-// its default controllers and the real node agent: n pods, each running
-// /bin/sleep, are created at startupRate, and each one's latency is from
-// just before its create call to the moment a watch started before the
-// first create sees its Ready condition True. It also reads the server's
-// memory with no pods and with the n pods running.
 // startWithAgent starts a server with its agent and proxy, on a service
 // range of its own, and waits until its node is Ready.
 func startWithAgent(ctx context.Context, bin, dir string) (*proc, kubernetes.Interface, error) {
@@ -39,6 +33,12 @@ func startWithAgent(ctx context.Context, bin, dir string) (*proc, kubernetes.Int
 	return p, cs, nil
 }
 
+// benchStartup measures pod start-up latency (issue 4) on a server with
+// its default controllers and the real node agent: n pods, each running
+// /bin/sleep, are created at startupRate, and each one's latency is from
+// just before its create call to the moment a watch started before the
+// first create sees its Ready condition True. It also reads the server's
+// memory with no pods and with the n pods running.
 func benchStartup(bin, tmp string, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

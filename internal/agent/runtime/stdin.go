@@ -211,7 +211,9 @@ func (p *Process) OpenStdin() (io.WriteCloser, error) {
 }
 
 // CloseStdin ends a StdinOnce input for good: once what was written is
-// read, the program reads EOF. Later OpenStdin calls get ErrNoStdin.
+// read, the program reads EOF. Later OpenStdin calls get ErrNoStdin. It is
+// for StdinOnce inputs only (the caller knows the container's spec; an
+// adopted Process does not): on any other it would end the input too.
 func (p *Process) CloseStdin() error {
 	if err := os.Remove(filepath.Join(p.pipeDir, StdinPipe)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("close stdin: %w", err)

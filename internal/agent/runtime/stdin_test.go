@@ -190,8 +190,6 @@ func TestStdinAcrossSessionsAndAdopt(t *testing.T) {
 	if out := waitOutput(t, o, Stdout, "got:three"); strings.Contains(out, "eof") {
 		t.Fatalf("input ended: %q", out)
 	}
-	// CloseStdin does not end an input that is not StdinOnce.
-	_ = q.CloseStdin()
 }
 
 // A StdinOnce input stays open until CloseStdin, across a detach (the

@@ -277,7 +277,6 @@ func requestProgress(w storage.Watcher) {
 	}
 }
 
-// list answers from memory. Caller has checked the cache is fresh enough.
 // get returns key as the cache has it now; false before the first list
 // or when the cache does not hold key.
 func (c *cache) get(key string) (storage.KV, bool) {
@@ -289,6 +288,7 @@ func (c *cache) get(key string) (storage.KV, bool) {
 	return c.items.Get(storage.KV{Key: key})
 }
 
+// list answers from memory. Caller has checked the cache is fresh enough.
 func (c *cache) list(prefix string, opts storage.ListOptions) (storage.ListResult, error) {
 	start := prefix
 	if opts.StartKey != "" {
