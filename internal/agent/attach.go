@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/skiff-dev/skiff/internal/agent/runtime"
@@ -33,13 +32,9 @@ import (
 //     session is a terminal is the container's choice, not the
 //     client's: kubectl asks for one only when the container has one.
 func (a *Agent) serveAttach(w http.ResponseWriter, r *http.Request, ns, name string) {
-	pod, err := a.client.CoreV1().Pods(ns).Get(r.Context(), name, metav1.GetOptions{})
+	pod, err := a.podOnNode(r, ns, name)
 	if err != nil {
 		WriteStatus(w, err)
-		return
-	}
-	if pod.Spec.NodeName != a.cfg.NodeName {
-		WriteStatus(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName)))
 		return
 	}
 	cname, err := logContainer(pod, r.URL.Query().Get("container"))

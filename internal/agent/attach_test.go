@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-dev/skiff/internal/agent"
+	"github.com/skiff-dev/skiff/internal/agent/pty"
 	"github.com/skiff-dev/skiff/internal/pki"
 	"github.com/skiff-dev/skiff/internal/syncbuf"
 	"github.com/skiff-dev/skiff/internal/testserver"
@@ -414,12 +415,12 @@ func TestAttachTTY(t *testing.T) {
 	e.create(t, p)
 	e.waitPod(t, "term", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 	e.waitLog(t, "term", "main", "on a terminal")
-	ptm, pts, err := openTestPTY()
+	ptm, pts, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
 	defer ptm.Close()
-	if err := unix.IoctlSetWinsize(int(ptm.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 100, Row: 40}); err != nil {
+	if err := pty.SetSize(ptm, 100, 40); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -440,26 +441,4 @@ func TestAttachTTY(t *testing.T) {
 	}
 	waitText(t, "terminal", &out, "got:ping")
 	waitExit(t, c, &out)
-}
-
-func openTestPTY() (ptm, pts *os.File, err error) {
-	ptm, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		ptm.Close()
-		return nil, nil, err
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		ptm.Close()
-		return nil, nil, err
-	}
-	pts, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		ptm.Close()
-		return nil, nil, err
-	}
-	return ptm, pts, nil
 }

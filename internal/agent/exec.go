@@ -19,23 +19,31 @@ import (
 // runningPod finds a pod of this node that runs, and its worker, for
 // exec and port-forward (as the kubelet: the pod must be Running).
 func (a *Agent) runningPod(r *http.Request, ns, name string) (*corev1.Pod, *podWorker, error) {
-	pod, err := a.client.CoreV1().Pods(ns).Get(r.Context(), name, metav1.GetOptions{})
+	pod, err := a.podOnNode(r, ns, name)
 	if err != nil {
 		return nil, nil, err
-	}
-	if pod.Spec.NodeName != a.cfg.NodeName {
-		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName))
 	}
 	if pod.Status.Phase != corev1.PodRunning {
 		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("unable to upgrade connection: pod %s is not running (phase %s)", name, pod.Status.Phase))
 	}
-	a.mu.Lock()
-	w := a.workers[pod.UID]
-	a.mu.Unlock()
+	w := a.worker(pod.UID)
 	if w == nil {
 		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("unable to upgrade connection: pod %s is not running on this agent", name))
 	}
 	return pod, w, nil
+}
+
+// podOnNode reads the pod a streaming request names and checks that it is
+// this agent's.
+func (a *Agent) podOnNode(r *http.Request, ns, name string) (*corev1.Pod, error) {
+	pod, err := a.client.CoreV1().Pods(ns).Get(r.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if pod.Spec.NodeName != a.cfg.NodeName {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not on node %s", name, a.cfg.NodeName))
+	}
+	return pod, nil
 }
 
 // serveExec runs a command in a container's context: its environment

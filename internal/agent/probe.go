@@ -95,6 +95,9 @@ func (w *podWorker) execTarget(ctx context.Context, pod *corev1.Pod, c *corev1.C
 	return t
 }
 
+// probeUserAgent is the kubelet's for probes (kube-probe/MAJOR.MINOR).
+const probeUserAgent = "kube-probe/1.37"
+
 // runProbe runs one probe of one run until ctx ends, applying its
 // thresholds and reporting changes to the worker.
 func (w *podWorker) runProbe(ctx context.Context, kind probeKind, p *corev1.Probe, name string, attempt int32, start time.Time, target probeTarget, grace time.Duration) {
@@ -337,7 +340,7 @@ func probeHTTP(ctx context.Context, g *corev1.HTTPGetAction, t probeTarget) (boo
 	if err != nil {
 		return false, err.Error()
 	}
-	req.Header.Set("User-Agent", "kube-probe/1.37")
+	req.Header.Set("User-Agent", probeUserAgent)
 	req.Header.Set("Accept", "*/*")
 	for _, h := range g.HTTPHeaders {
 		if h.Name == "Host" {

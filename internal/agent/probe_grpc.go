@@ -25,7 +25,7 @@ func probeGRPC(ctx context.Context, g *corev1.GRPCAction, podIP string) (bool, s
 		timeout = time.Until(d).Round(time.Second)
 	}
 	conn, err := grpc.NewClient("passthrough:///"+addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUserAgent("kube-probe/1.37"))
+		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUserAgent(probeUserAgent))
 	if err != nil {
 		return false, fmt.Sprintf("failed to connect service %q: %v", addr, err)
 	}

@@ -518,7 +518,7 @@ func (w *podWorker) collectExits() {
 		r := cs.Run
 		r.Running, r.FinishedAt = false, e.At
 		switch {
-		case w.a.oomKilled(w.uid, name, e.Signal) && (!e.Known || e.Code != 0):
+		case (!e.Known || e.Code != 0) && w.a.oomKilled(w.uid, name, e.Signal):
 			r.ExitCode, r.Reason, r.Signal = 137, reasonOOMKilled, int32(syscall.SIGKILL)
 		case !e.Known:
 			r.ExitCode, r.Reason = 137, reasonStatusUnknown

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func New(mount, selfCgroup, node string) (*Manager, error) {
 	var m *Manager
 	if ctrls, err := os.ReadFile(filepath.Join(mount, "cgroup.controllers")); err == nil {
 		have := strings.Fields(string(ctrls))
-		if !contains(have, "memory") || !contains(have, "cpu") {
+		if !slices.Contains(have, "memory") || !slices.Contains(have, "cpu") {
 			return nil, fmt.Errorf("%w: cgroup v2 without the cpu and memory controllers", ErrUnavailable)
 		}
 		m = &Manager{v2: true, dirs: []string{filepath.Join(mount, "skiff", node)}}
@@ -128,15 +129,6 @@ func ownGroups(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("%s names no cpu and memory groups", path)
 	}
 	return own, sc.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Group is one container's cgroup (a directory per v1 hierarchy).

@@ -160,17 +160,13 @@ func Start(spec Spec) (*Process, error) {
 	var childEnds []*os.File
 	defer func() { closeFiles(childEnds) }()
 	for _, path := range paths {
-		os.Remove(path)
-		if err := unix.Mkfifo(path, 0o600); err != nil {
-			return nil, fmt.Errorf("make pipe: %w", err)
-		}
 		// Read-write, blocking: the child holds a reader itself, so its
 		// writes never fail while no agent reads (see the package doc).
-		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		f, err := mkfifoRW(path)
 		if err != nil {
-			return nil, fmt.Errorf("open pipe: %w", err)
+			return nil, err
 		}
-		childEnds = append(childEnds, os.NewFile(uintptr(fd), path))
+		childEnds = append(childEnds, f)
 	}
 	stdin, console, err := makeStdin(&spec)
 	if err != nil {
