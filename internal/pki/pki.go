@@ -114,17 +114,11 @@ func (b *Bundle) loadOrCreateCA(dir string, now time.Time) error {
 
 func (b *Bundle) loadOrCreateServing(dir string, hosts []string, now time.Time) error {
 	hosts = append([]string{"localhost", "127.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, hosts...)
-	certPEM, err1 := os.ReadFile(filepath.Join(dir, serveCertFile))
-	keyPEM, err2 := os.ReadFile(filepath.Join(dir, serveKeyFile))
-	if err1 == nil && err2 == nil {
-		if cert, err := tls.X509KeyPair(certPEM, keyPEM); err == nil {
-			leaf, err := x509.ParseCertificate(cert.Certificate[0])
-			if err == nil && covers(leaf, hosts) && now.Add(30*24*time.Hour).Before(leaf.NotAfter) && leaf.CheckSignatureFrom(b.CACert) == nil {
-				cert.Leaf = leaf
-				b.Serving = cert
-				return nil
-			}
-		}
+	certPath, keyPath := filepath.Join(dir, serveCertFile), filepath.Join(dir, serveKeyFile)
+	if cert, err := loadPair(certPath, keyPath); err == nil && covers(cert.Leaf, hosts) &&
+		now.Add(renewBefore).Before(cert.Leaf.NotAfter) && cert.Leaf.CheckSignatureFrom(b.CACert) == nil {
+		b.Serving = cert
+		return nil
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -138,38 +132,27 @@ func (b *Bundle) loadOrCreateServing(dir string, hosts []string, now time.Time) 
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
+	addHosts(tmpl, hosts)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, b.CACert, &key.PublicKey, b.caKey)
+	if err != nil {
+		return err
+	}
+	b.Serving, err = writePair(certPath, keyPath, der, key)
+	return err
+}
+
+// addHosts names hosts (IP addresses or DNS names; empty ones skipped) in
+// a certificate template, each once.
+func addHosts(tmpl *x509.Certificate, hosts []string) {
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			if !slices.ContainsFunc(tmpl.IPAddresses, ip.Equal) {
 				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 			}
-		} else if !slices.Contains(tmpl.DNSNames, h) {
+		} else if h != "" && !slices.Contains(tmpl.DNSNames, h) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, b.CACert, &key.PublicKey, b.caKey)
-	if err != nil {
-		return err
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
-	if err := WriteFileAtomic(filepath.Join(dir, serveKeyFile), keyPEM, 0o600); err != nil {
-		return err
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, serveCertFile), certPEM, 0o644); err != nil {
-		return err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return err
-	}
-	cert.Leaf, _ = x509.ParseCertificate(der)
-	b.Serving = cert
-	return nil
 }
 
 // covers reports whether cert names every host.
