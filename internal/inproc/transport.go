@@ -54,17 +54,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, rw.failed
 	}
+	return response(req, rw.code, rw.sent, &body{r: pr, cancel: cancel}, -1), nil
+}
+
+// response is the client's view of an answer.
+func response(req *http.Request, code int, header http.Header, body io.ReadCloser, length int64) *http.Response {
 	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", rw.code, http.StatusText(rw.code)),
-		StatusCode:    rw.code,
+		Status:        fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		StatusCode:    code,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        rw.sent,
-		Body:          &body{r: pr, cancel: cancel},
-		ContentLength: -1,
+		Header:        header,
+		Body:          body,
+		ContentLength: length,
 		Request:       req,
-	}, nil
+	}
 }
 
 // serverRequest is req as a server receives it.
@@ -138,17 +143,7 @@ func (t *Transport) serveBuffered(req *http.Request) (*http.Response, error) {
 		// As net/http does: the body is cut off with the error.
 		body, length = io.MultiReader(body, errorReader{failure}), -1
 	}
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", w.code, http.StatusText(w.code)),
-		StatusCode:    w.code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        w.sent,
-		Body:          io.NopCloser(body),
-		ContentLength: length,
-		Request:       req,
-	}, nil
+	return response(req, w.code, w.sent, io.NopCloser(body), length), nil
 }
 
 // bufferedWriter keeps the header as first written and the whole body.
