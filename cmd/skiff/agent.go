@@ -76,11 +76,11 @@ func runAgent(args []string) error {
 	if err != nil {
 		return fmt.Errorf("agent: client: %w", err)
 	}
-	hostIP, err := agentNodeIP(*nodeIP, *listen)
+	hostIP, guessed, err := agentNodeIP(*nodeIP, *listen)
 	if err != nil {
 		return err
 	}
-	if host, _, _ := net.SplitHostPort(*listen); *listen != "" && *nodeIP == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
+	if guessed && *listen != "" {
 		log.Warn("the server reaches this agent at 127.0.0.1 only (same machine); set --node-ip when the server runs elsewhere", "listen-address", *listen)
 	}
 	a, err := agent.New(agent.Config{
@@ -98,27 +98,28 @@ func runAgent(args []string) error {
 }
 
 // agentNodeIP is the node's InternalIP: --node-ip, else the host of
-// --listen-address when it names one address, else 127.0.0.1.
-func agentNodeIP(nodeIP, listen string) (string, error) {
+// --listen-address when it names one address, else 127.0.0.1 (guessed:
+// the server reaches the agent only from the same machine).
+func agentNodeIP(nodeIP, listen string) (ip string, guessed bool, err error) {
 	if nodeIP != "" {
 		ip := net.ParseIP(nodeIP)
 		if ip == nil {
-			return "", fmt.Errorf("agent: --node-ip %q is not an IP address", nodeIP)
+			return "", false, fmt.Errorf("agent: --node-ip %q is not an IP address", nodeIP)
 		}
 		if ip.IsUnspecified() {
-			return "", fmt.Errorf("agent: --node-ip %s: the server cannot dial an unspecified address", nodeIP)
+			return "", false, fmt.Errorf("agent: --node-ip %s: the server cannot dial an unspecified address", nodeIP)
 		}
-		return ip.String(), nil
+		return ip.String(), false, nil
 	}
 	if listen == "" {
-		return "127.0.0.1", nil
+		return "127.0.0.1", true, nil
 	}
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "", fmt.Errorf("agent: --listen-address %q: %w", listen, err)
+		return "", false, fmt.Errorf("agent: --listen-address %q: %w", listen, err)
 	}
 	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-		return ip.String(), nil
+		return ip.String(), false, nil
 	}
-	return "127.0.0.1", nil
+	return "127.0.0.1", true, nil
 }
