@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -162,38 +163,20 @@ func (s *logSink) close() error { return s.f.Close() }
 // and hands each piece read, as it was read, to hub's subscribers (a
 // prompt without a newline reaches an attached client at once).
 func copyStream(sink *logSink, hub *outputHub, stream string, r io.Reader) error {
-	buf := make([]byte, 32<<10)
-	var line []byte // the unfinished line
+	br := bufio.NewReaderSize(publishingReader{r, hub, stream}, maxLine)
 	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			hub.publish(stream, buf[:n])
-			data := buf[:n]
-			for len(data) > 0 {
-				i := bytes.IndexByte(data, '\n')
-				if i < 0 {
-					line = append(line, data...)
-					data = nil
-				} else {
-					line = append(line, data[:i]...)
-					data = data[i+1:]
-				}
-				// A line longer than maxLine goes in pieces tagged P.
-				for len(line) > maxLine {
-					if werr := sink.write(stream, true, line[:maxLine]); werr != nil {
-						return werr
-					}
-					line = append(line[:0], line[maxLine:]...)
-				}
-				if i >= 0 {
-					if werr := sink.write(stream, false, line); werr != nil {
-						return werr
-					}
-					line = line[:0]
-				}
+		line, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			if werr := sink.write(stream, false, line[:len(line)-1]); werr != nil {
+				return werr
 			}
-		}
-		if err != nil {
+		case errors.Is(err, bufio.ErrBufferFull):
+			// A line longer than maxLine goes in pieces tagged P.
+			if werr := sink.write(stream, true, line); werr != nil {
+				return werr
+			}
+		default:
 			// The last line had no newline: keep it as a full line.
 			if len(line) > 0 {
 				if werr := sink.write(stream, false, line); werr != nil {
@@ -206,6 +189,21 @@ func copyStream(sink *logSink, hub *outputHub, stream string, r io.Reader) error
 			return err
 		}
 	}
+}
+
+// publishingReader hands what it reads to the hub's subscribers.
+type publishingReader struct {
+	r      io.Reader
+	hub    *outputHub
+	stream string
+}
+
+func (p publishingReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.hub.publish(p.stream, b[:n])
+	}
+	return n, err
 }
 
 // LogLine is one parsed entry of a log file.
