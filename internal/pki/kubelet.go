@@ -59,23 +59,8 @@ func (b *Bundle) loadOrCreateKubeletClient(dir string, now time.Time) error {
 		b.KubeletClient = cert
 		return nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: KubeletClientName, Organization: []string{"system:masters"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(1, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, b.CACert, &key.PublicKey, b.caKey)
-	if err != nil {
-		return fmt.Errorf("kubelet client certificate: %w", err)
-	}
-	cert, err := writePair(certPath, keyPath, der, key)
+	cert, err := b.issue(certPath, keyPath, pkix.Name{CommonName: KubeletClientName, Organization: []string{"system:masters"}},
+		x509.ExtKeyUsageClientAuth, nil, now)
 	if err != nil {
 		return fmt.Errorf("kubelet client certificate: %w", err)
 	}

@@ -120,25 +120,32 @@ func (b *Bundle) loadOrCreateServing(dir string, hosts []string, now time.Time) 
 		b.Serving = cert
 		return nil
 	}
+	var err error
+	b.Serving, err = b.issue(certPath, keyPath, pkix.Name{CommonName: "kube-apiserver"}, x509.ExtKeyUsageServerAuth, hosts, now)
+	return err
+}
+
+// issue makes a key and a certificate for subject signed by the CA, valid
+// one year from now, for usage and the given hosts, and writes both.
+func (b *Bundle) issue(certPath, keyPath string, subject pkix.Name, usage x509.ExtKeyUsage, hosts []string, now time.Time) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return tls.Certificate{}, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "kube-apiserver"},
+		Subject:      subject,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.AddDate(1, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	addHosts(tmpl, hosts)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, b.CACert, &key.PublicKey, b.caKey)
 	if err != nil {
-		return err
+		return tls.Certificate{}, err
 	}
-	b.Serving, err = writePair(certPath, keyPath, der, key)
-	return err
+	return writePair(certPath, keyPath, der, key)
 }
 
 // addHosts names hosts (IP addresses or DNS names; empty ones skipped) in
