@@ -186,17 +186,13 @@ func TestAttachStreamsLiveOutput(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			c := e.kubectl(ctx, t, websockets, "attach", name)
-			var out, errb syncbuf.Buffer
-			c.Stdout, c.Stderr = &out, &errb
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitText(t, "stdout", &out, "tick")
-			waitText(t, "stderr", &errb, "err")
+			out, errb := startKubectl(t, c)
+			waitText(t, "stdout", out, "tick")
+			waitText(t, "stderr", errb, "err")
 			if err := os.WriteFile(stop, nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			waitExit(t, c, &errb)
+			waitExit(t, c, errb)
 			got := out.String()
 			if strings.Contains(got, "tick 0\n") || strings.Contains(got, "stdin") {
 				t.Errorf("attach replayed the log: %q", got)
@@ -230,15 +226,11 @@ func TestAttachStdinAcrossSessionsAndRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out, errb syncbuf.Buffer
-		c.Stdout, c.Stderr = &out, &errb
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
+		out, errb := startKubectl(t, c)
 		// The session is up once kubectl says so; input sent before
 		// would still arrive (the pipe keeps it), but its echo could
 		// come before the output is watched.
-		waitText(t, "kubectl stderr", &errb, "If you don't see a command prompt")
+		waitText(t, "kubectl stderr", errb, "If you don't see a command prompt")
 		deadline := time.Now().Add(30 * time.Second)
 		for !strings.Contains(out.String(), "echo:"+line) {
 			if _, err := io.WriteString(in, line+"\n"); err != nil {
@@ -252,7 +244,7 @@ func TestAttachStdinAcrossSessionsAndRestart(t *testing.T) {
 		// The end of the client's input ends the session, not the
 		// container's input.
 		in.Close()
-		waitExit(t, c, &errb)
+		waitExit(t, c, errb)
 	}
 	session(true, "one")
 	session(false, "two")
@@ -298,12 +290,9 @@ func TestAttachStdinOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := e.kubectl(ctx, t, true, "attach", "-i", "once")
-	var out, errb syncbuf.Buffer
-	c.Stdin, c.Stdout, c.Stderr = strings.NewReader("a\nb\n"), &out, &errb
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitExit(t, c, &errb)
+	c.Stdin = strings.NewReader("a\nb\n")
+	out, errb := startKubectl(t, c)
+	waitExit(t, c, errb)
 	if want := "echo:a\necho:b\nstdin closed\n"; out.String() != want {
 		t.Fatalf("attach output %q, want %q", out.String(), want)
 	}
@@ -328,19 +317,15 @@ func TestAttachInputWithoutStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncbuf.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out, errb := startKubectl(t, c)
 	if _, err := io.WriteString(in, "ignored\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, "stdout", &out, "tick")
+	waitText(t, "stdout", out, "tick")
 	if err := os.WriteFile(stop, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, c, &errb)
+	waitExit(t, c, errb)
 	if !strings.HasSuffix(out.String(), "bye\n") {
 		t.Errorf("output %q", out.String())
 	}
@@ -370,12 +355,8 @@ func TestAttachNamedContainer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := e.kubectl(ctx, t, true, "attach", "two", "-c", "second")
-	var out, errb syncbuf.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitText(t, "stdout", &out, "second-tick")
+	out, errb := startKubectl(t, c)
+	waitText(t, "stdout", out, "second-tick")
 
 	if err := os.WriteFile(stopMain, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -396,7 +377,7 @@ func TestAttachNamedContainer(t *testing.T) {
 	if err := os.WriteFile(stopSecond, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitExit(t, c, &errb)
+	waitExit(t, c, errb)
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if l != "bye" && !strings.HasPrefix(l, "second-tick ") {
 			t.Fatalf("line %q not from the second container: %q", l, out.String())
@@ -433,12 +414,23 @@ func TestAttachTTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncbuf.Buffer
-	go func() { _, _ = io.Copy(&out, ptm) }()
-	waitText(t, "terminal", &out, "size 100x40")
+	out := new(syncbuf.Buffer)
+	go func() { _, _ = io.Copy(out, ptm) }()
+	waitText(t, "terminal", out, "size 100x40")
 	if _, err := io.WriteString(ptm, "ping\r"); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, "terminal", &out, "got:ping")
-	waitExit(t, c, &out)
+	waitText(t, "terminal", out, "got:ping")
+	waitExit(t, c, out)
+}
+
+// startKubectl starts c with its output and errors collected.
+func startKubectl(t *testing.T, c *exec.Cmd) (out, errb *syncbuf.Buffer) {
+	t.Helper()
+	out, errb = new(syncbuf.Buffer), new(syncbuf.Buffer)
+	c.Stdout, c.Stderr = out, errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return out, errb
 }
